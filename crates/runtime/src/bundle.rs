@@ -1,0 +1,186 @@
+//! Checks made before `create` touches anything: the container id, the bundle and its
+//! `config.json`, and limits this host cannot grant. libcontainer's own errors for these are
+//! terse ("failed to load spec"); a user needs the file, the line and the field.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Spec;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error("invalid container id {id:?}: {why}")]
+    InvalidId { id: String, why: &'static str },
+    #[error("container with id {0} already exists")]
+    Exists(String),
+    #[error("bundle {0}: no such directory")]
+    MissingBundle(PathBuf),
+    #[error("{0}: no such file")]
+    MissingConfig(PathBuf),
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: line {line} column {column}: {msg}")]
+    Malformed {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        msg: String,
+    },
+    #[error("{path}: ociVersion {version:?} is not supported (only 1.x)")]
+    Version { path: PathBuf, version: String },
+    #[error("{path}: {field}: {why}")]
+    Field {
+        path: PathBuf,
+        field: &'static str,
+        why: String,
+    },
+}
+
+/// runc's rule: letters, digits, `_`, `+`, `-`, `.`; not `.` or `..` (the id names a directory).
+pub fn validate_id(id: &str) -> Result<(), BundleError> {
+    let invalid = |why| BundleError::InvalidId {
+        id: id.to_owned(),
+        why,
+    };
+    if id.is_empty() {
+        return Err(invalid("empty"));
+    }
+    if id == "." || id == ".." {
+        return Err(invalid("must not be . or .."));
+    }
+    if id.len() > 1024 {
+        return Err(invalid("longer than 1024 bytes"));
+    }
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'-' | b'.'))
+    {
+        return Err(invalid("only letters, digits, '_', '+', '-' and '.' are allowed"));
+    }
+    Ok(())
+}
+
+/// Loads `bundle/config.json` and checks what must hold before any side effect.
+pub fn load(bundle: &Path) -> Result<Spec, BundleError> {
+    if !bundle.is_dir() {
+        return Err(BundleError::MissingBundle(bundle.to_owned()));
+    }
+    let path = bundle.join("config.json");
+    let text = fs::read_to_string(&path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => BundleError::MissingConfig(path.clone()),
+        _ => BundleError::Read {
+            path: path.clone(),
+            source,
+        },
+    })?;
+    let spec: Spec = serde_json::from_str(&text).map_err(|e| BundleError::Malformed {
+        path: path.clone(),
+        line: e.line(),
+        column: e.column(),
+        msg: strip_position(&e.to_string()),
+    })?;
+    if !spec.version().starts_with("1.") {
+        return Err(BundleError::Version {
+            path,
+            version: spec.version().clone(),
+        });
+    }
+    check_spec(&spec).map_err(|(field, why)| BundleError::Field { path, field, why })?;
+    Ok(spec)
+}
+
+/// serde_json appends " at line L column C"; the error already says that in its own words.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+fn check_spec(spec: &Spec) -> Result<(), (&'static str, String)> {
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or(("process", "missing".to_owned()))?;
+    if process.args().as_ref().is_none_or(|a| a.is_empty()) {
+        return Err(("process.args", "must name a program to run".to_owned()));
+    }
+    if spec.root().is_none() {
+        return Err(("root", "missing".to_owned()));
+    }
+    if let Some(adj) = process.oom_score_adj() {
+        check_oom_score_adj(adj, &host_oom_score_adj(), has_cap_sys_resource())
+            .map_err(|why| ("process.oomScoreAdj", why))?;
+    }
+    Ok(())
+}
+
+/// The kernel lets a process lower its `oom_score_adj` below the current value only with
+/// CAP_SYS_RESOURCE. runc fails here with "can't get final child's PID from pipe: EOF".
+fn check_oom_score_adj(wanted: i32, current: &Option<i32>, cap: bool) -> Result<(), String> {
+    if !(-1000..=1000).contains(&wanted) {
+        return Err(format!("{wanted} is outside -1000..1000"));
+    }
+    match current {
+        Some(cur) if wanted < *cur && !cap => Err(format!(
+            "{wanted} is below this process's {cur} and lowering it needs CAP_SYS_RESOURCE, \
+             which rune-run does not have"
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn host_oom_score_adj() -> Option<i32> {
+    fs::read_to_string("/proc/self/oom_score_adj")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn has_cap_sys_resource() -> bool {
+    caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SYS_RESOURCE)
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_runc_rules() {
+        assert!(validate_id("abc-1_2+x.y").is_ok());
+        for bad in ["", ".", "..", "a/b", "a b", "../x"] {
+            assert!(validate_id(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn oom_score_adj_needs_the_capability_to_go_down() {
+        assert!(check_oom_score_adj(-500, &Some(0), false).is_err());
+        assert!(check_oom_score_adj(-500, &Some(0), true).is_ok());
+        assert!(check_oom_score_adj(500, &Some(0), false).is_ok());
+        assert!(check_oom_score_adj(2000, &Some(0), true).is_err());
+    }
+
+    #[test]
+    fn malformed_config_names_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("config.json"), "{\n  \"ociVersion\": \"1.0.2\",\n  oops\n}")
+            .unwrap();
+        let err = load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("config.json: line 3 column 3"), "{err}");
+    }
+
+    #[test]
+    fn missing_bundle_and_config_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = load(&dir.path().join("nope")).unwrap_err().to_string();
+        assert!(err.contains("nope: no such directory"), "{err}");
+        let err = load(dir.path()).unwrap_err().to_string();
+        assert!(err.ends_with("config.json: no such file"), "{err}");
+    }
+}

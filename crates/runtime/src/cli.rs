@@ -1,0 +1,95 @@
+//! The runc command line. Argument structs come from youki's `liboci-cli` where they match
+//! runc; where runc differs (an optional `kill` signal, `list --format json`), Rune has its own.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use liboci_cli::{
+    Create, Delete, Events, Exec, Features, Pause, Ps, Resume, Run, Spec, Start, State, Update,
+};
+
+/// Default state root, as runc's `/run/runc`.
+pub const DEFAULT_ROOT: &str = "/run/rune";
+
+#[derive(Parser, Debug)]
+#[command(name = "rune-run", about = "an OCI container runtime with the runc command line")]
+#[command(disable_version_flag = true)]
+pub struct Opts {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+
+    /// print the version
+    #[arg(short = 'v', long)]
+    pub version: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Args, Debug)]
+pub struct GlobalOpts {
+    /// root directory for storage of container state
+    #[arg(long, global = true, default_value = DEFAULT_ROOT)]
+    pub root: PathBuf,
+    /// file to write log lines to (default: stderr)
+    #[arg(long, global = true)]
+    pub log: Option<PathBuf>,
+    /// log format: text or json
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+    /// enable debug logging
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// use the systemd cgroup driver
+    #[arg(long, global = true)]
+    pub systemd_cgroup: bool,
+    /// accepted for runc compatibility (rootless is detected from the euid)
+    #[arg(long, global = true, hide = true)]
+    pub rootless: Option<String>,
+    /// accepted for runc compatibility; rune-run has no criu support
+    #[arg(long, global = true, hide = true)]
+    pub criu: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    Create(Create),
+    Start(Start),
+    Run(Run),
+    State(State),
+    Kill(Kill),
+    Delete(Delete),
+    Exec(Exec),
+    Ps(Ps),
+    List(List),
+    Pause(Pause),
+    Resume(Resume),
+    Update(Update),
+    Events(Events),
+    Features(Features),
+    Spec(Spec),
+}
+
+/// Send a signal to the container's init (or to every process with `--all`).
+#[derive(Args, Debug)]
+pub struct Kill {
+    /// send the signal to all processes in the container
+    #[arg(short, long)]
+    pub all: bool,
+    /// container id
+    pub container_id: String,
+    /// signal name (KILL, SIGKILL) or number (default SIGTERM)
+    #[arg(default_value = "SIGTERM")]
+    pub signal: String,
+}
+
+/// List containers started by rune-run with the given root.
+#[derive(Args, Debug)]
+pub struct List {
+    /// table or json
+    #[arg(short, long, default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+    /// print only the container ids
+    #[arg(short, long)]
+    pub quiet: bool,
+}

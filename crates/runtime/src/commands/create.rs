@@ -1,0 +1,69 @@
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use libcontainer::container::Container;
+use liboci_cli::Create;
+
+use crate::cleanup;
+use crate::cli::GlobalOpts;
+use crate::{bundle, commands};
+
+pub fn create(args: Create, global: &GlobalOpts) -> Result<()> {
+    let init = Init {
+        id: &args.container_id,
+        bundle: &args.bundle,
+        pid_file: args.pid_file.as_deref(),
+        console_socket: args.console_socket.as_deref(),
+        preserve_fds: args.preserve_fds,
+        no_pivot: args.no_pivot,
+        detach: true,
+    };
+    init.build(global).map(drop)
+}
+
+/// What `create` and `run` share: everything up to a container in the `created` state.
+#[derive(Debug)]
+pub struct Init<'a> {
+    pub id: &'a str,
+    pub bundle: &'a Path,
+    pub pid_file: Option<&'a Path>,
+    pub console_socket: Option<&'a Path>,
+    pub preserve_fds: i32,
+    pub no_pivot: bool,
+    pub detach: bool,
+}
+
+impl Init<'_> {
+    /// Checks the bundle before any side effect; if libcontainer then fails half-way, removes
+    /// whatever it left (processes, cgroup, state directory) so that the id can be reused.
+    pub fn build(&self, global: &GlobalOpts) -> Result<Container> {
+        let id = self.id;
+        let dir = commands::container_dir(&global.root, id)?;
+        if dir.exists() {
+            return Err(bundle::BundleError::Exists(id.to_owned()).into());
+        }
+        let bundle_dir = absolute(self.bundle)?;
+        bundle::load(&bundle_dir)?;
+
+        let built = commands::builder(id, &global.root)?
+            .with_pid_file(self.pid_file)?
+            .with_console_socket(self.console_socket)
+            .with_preserved_fds(self.preserve_fds)
+            .as_init(&bundle_dir)
+            .with_systemd(global.systemd_cgroup)
+            .with_detach(self.detach)
+            .with_no_pivot(self.no_pivot)
+            .build();
+        built.or_else(|err| {
+            if let Err(cleanup_err) = cleanup::remove_leftovers(&dir, id, global.systemd_cgroup) {
+                tracing::error!(%cleanup_err, "cleanup after a failed create");
+            }
+            Err(anyhow::Error::new(err).context(format!("create container {id}")))
+        })
+    }
+}
+
+/// The state records the bundle; a relative path would mean nothing to a later `state`.
+fn absolute(bundle: &Path) -> Result<PathBuf> {
+    std::path::absolute(bundle).with_context(|| format!("bundle {}", bundle.display()))
+}

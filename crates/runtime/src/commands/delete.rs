@@ -1,0 +1,46 @@
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use libcontainer::container::Container;
+
+use crate::{cleanup, commands};
+
+/// runc's rules: a missing container is an error unless `--force`; a directory whose state
+/// cannot be read (a create that died) is removed either way; `--force` kills a running one.
+pub fn delete(id: &str, force: bool, root: &Path) -> Result<()> {
+    let dir = commands::container_dir(root, id)?;
+    if !dir.exists() {
+        if force {
+            return Ok(());
+        }
+        bail!("container {id} does not exist");
+    }
+    let mut container = match Container::load(dir.clone()) {
+        Ok(c) => c,
+        Err(err) => {
+            tracing::warn!(%err, "state of {id} unreadable, removing what is left");
+            cleanup::remove_leftovers(&dir, id, false)?;
+            if force {
+                return Ok(());
+            }
+            bail!("container {id} does not exist");
+        }
+    };
+    let systemd = container.systemd();
+    match container.delete(force) {
+        Ok(()) => Ok(()),
+        Err(err) if force => {
+            tracing::warn!(%err, "delete of {id} failed, removing what is left");
+            Ok(cleanup::remove_leftovers(&dir, id, systemd)?)
+        }
+        Err(err) => {
+            container.refresh_status()?;
+            Err(err).with_context(|| {
+                format!(
+                    "cannot delete container {id} that is not stopped: {}",
+                    container.status()
+                )
+            })
+        }
+    }
+}

@@ -1,0 +1,20 @@
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use libcontainer::signal::Signal;
+
+use crate::cli::Kill;
+use crate::commands;
+
+pub fn kill(args: &Kill, root: &Path) -> Result<()> {
+    let signal = Signal::try_from(args.signal.as_str())
+        .map_err(|_| anyhow::anyhow!("unknown signal {:?}", args.signal))?;
+    let mut container = commands::load(&args.container_id, root)?;
+    container.refresh_status()?;
+    if !container.can_kill() && !args.all {
+        bail!("container {} is not running", args.container_id);
+    }
+    container
+        .kill(signal, args.all)
+        .with_context(|| format!("kill container {}", args.container_id))
+}

@@ -1,0 +1,75 @@
+//! `run` = `create` + `start`, then (in the foreground) wait for the init, forward signals to
+//! it, delete the container and exit with the init's status, as runc does.
+
+use anyhow::{Context, Result};
+use liboci_cli::Run;
+use nix::sys::signal::{Signal, kill};
+use nix::sys::signalfd::SigSet;
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+use crate::cli::GlobalOpts;
+use crate::commands::create::Init;
+use crate::exit_status;
+
+pub fn run(args: Run, global: &GlobalOpts) -> Result<u8> {
+    // Block signals before the init exists, so none is lost between its start and the wait.
+    let signals = SigSet::all();
+    if !args.detach {
+        signals.thread_block().context("block signals")?;
+    }
+    let init = Init {
+        id: &args.container_id,
+        bundle: &args.bundle,
+        pid_file: args.pid_file.as_deref(),
+        console_socket: args.console_socket.as_deref(),
+        preserve_fds: args.preserve_fds,
+        no_pivot: args.no_pivot,
+        detach: args.detach,
+    };
+    let mut container = init.build(global)?;
+    if let Err(err) = container.start() {
+        let _ = container.delete(true);
+        return Err(err).with_context(|| format!("start container {}", args.container_id));
+    }
+    if args.detach {
+        return Ok(0);
+    }
+    let pid = container
+        .pid()
+        .context("container state has no init pid after start")?;
+    let status = wait_forwarding(pid, &signals);
+    if !args.keep {
+        container
+            .delete(true)
+            .with_context(|| format!("delete container {}", args.container_id))?;
+    }
+    status
+}
+
+/// Reaps children until the init exits; every other signal goes on to the init.
+fn wait_forwarding(init: Pid, signals: &SigSet) -> Result<u8> {
+    loop {
+        match signals.wait().context("wait for signals")? {
+            Signal::SIGCHLD => loop {
+                match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                    Ok(WaitStatus::StillAlive) | Err(nix::errno::Errno::ECHILD) => break,
+                    Ok(status) if status.pid() == Some(init) => {
+                        if let Some(code) = exit_status::from_wait(status) {
+                            return Ok(code);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Err(e).context("waitpid"),
+                }
+            },
+            // Go's runtime preemption signal in runc; nothing to forward.
+            Signal::SIGURG | Signal::SIGWINCH => {}
+            sig => {
+                if let Err(err) = kill(init, sig) {
+                    tracing::warn!(%err, ?sig, "forward signal to the container init");
+                }
+            }
+        }
+    }
+}

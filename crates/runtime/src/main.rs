@@ -1,0 +1,56 @@
+//! `rune-run`: an OCI runtime with runc's command line, built on youki's libcontainer.
+#![forbid(unsafe_code)]
+
+mod bundle;
+mod cleanup;
+mod cli;
+mod commands;
+mod exit_status;
+mod observability;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing::Level;
+
+use crate::cli::Opts;
+use crate::observability::Format;
+
+fn main() -> ExitCode {
+    let opts = Opts::parse();
+    if opts.version {
+        println!("rune-run version {}", env!("CARGO_PKG_VERSION"));
+        println!("spec: {}", commands::OCI_VERSION);
+        return ExitCode::SUCCESS;
+    }
+    let Some(command) = opts.command else {
+        eprintln!("rune-run: no command given (see rune-run --help)");
+        return ExitCode::FAILURE;
+    };
+
+    let format = match opts.global.log_format.as_str() {
+        "json" => Format::Json,
+        _ => Format::Text,
+    };
+    let log = match observability::init(opts.global.log.as_deref(), format, opts.global.debug) {
+        Ok(log) => log,
+        Err(err) => {
+            let path = opts.global.log.as_deref().unwrap_or("stderr".as_ref());
+            eprintln!("rune-run: cannot open log file {}: {err}", path.display());
+            return ExitCode::FAILURE;
+        }
+    };
+
+    match commands::dispatch(command, &opts.global) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            // `{:#}` joins the context chain: "create abc: bundle /x: config.json line 3 …".
+            let msg = format!("{err:#}");
+            log.write(Level::ERROR, &msg);
+            if !log.is_stderr() {
+                eprintln!("rune-run: {msg}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

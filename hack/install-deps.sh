@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what building and testing rune-run needs on a fresh Debian 12 machine.
+# Idempotent: packages already present are not fetched again.
+set -euo pipefail
+
+packages=(
+	# build: libcontainer's libseccomp feature links the C library
+	libseccomp-dev pkg-config
+	# tests: the busybox rootfs and the peer runtime the parity tests compare against
+	busybox-static runc jq
+	# benchmarks: the other peers
+	crun hyperfine
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
