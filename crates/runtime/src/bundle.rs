@@ -63,6 +63,33 @@ pub fn validate_id(id: &str) -> Result<(), BundleError> {
     Ok(())
 }
 
+/// A short list of the hooks a spec runs, for an error that must say which one may have failed.
+pub fn describe_hooks(spec: &Spec) -> String {
+    let Some(hooks) = spec.hooks() else {
+        return "none".to_owned();
+    };
+    let phases = [
+        ("prestart", hooks.prestart()),
+        ("createRuntime", hooks.create_runtime()),
+        ("createContainer", hooks.create_container()),
+        ("startContainer", hooks.start_container()),
+        ("poststart", hooks.poststart()),
+        ("poststop", hooks.poststop()),
+    ];
+    let listed: Vec<String> = phases
+        .iter()
+        .filter_map(|(phase, list)| {
+            let paths: Vec<String> = list
+                .as_ref()?
+                .iter()
+                .map(|h| h.path().display().to_string())
+                .collect();
+            (!paths.is_empty()).then(|| format!("{phase}: {}", paths.join(", ")))
+        })
+        .collect();
+    listed.join("; ")
+}
+
 /// Loads `bundle/config.json` and checks what must hold before any side effect.
 pub fn load(bundle: &Path) -> Result<Spec, BundleError> {
     if !bundle.is_dir() {
@@ -88,7 +115,21 @@ pub fn load(bundle: &Path) -> Result<Spec, BundleError> {
             version: spec.version().clone(),
         });
     }
-    check_spec(&spec).map_err(|(field, why)| BundleError::Field { path, field, why })?;
+    check_spec(&spec).map_err(|(field, why)| BundleError::Field {
+        path: path.clone(),
+        field,
+        why,
+    })?;
+    if let Some(root) = spec.root() {
+        let rootfs = bundle.join(root.path());
+        if !rootfs.is_dir() {
+            return Err(BundleError::Field {
+                path,
+                field: "root.path",
+                why: format!("{}: no such directory", rootfs.display()),
+            });
+        }
+    }
     Ok(spec)
 }
 
@@ -182,5 +223,9 @@ mod tests {
         assert!(err.contains("nope: no such directory"), "{err}");
         let err = load(dir.path()).unwrap_err().to_string();
         assert!(err.ends_with("config.json: no such file"), "{err}");
+        let spec = serde_json::to_string(&Spec::default()).unwrap();
+        fs::write(dir.path().join("config.json"), spec).unwrap();
+        let err = load(dir.path()).unwrap_err().to_string();
+        assert!(err.ends_with("root.path: {}/rootfs: no such directory".replace("{}", &dir.path().display().to_string()).as_str()), "{err}");
     }
 }

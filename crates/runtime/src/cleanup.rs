@@ -26,7 +26,8 @@ pub enum CleanupError {
 /// The cgroup goes first: once the directory is gone nothing records where the cgroup was.
 pub fn remove_leftovers(container_dir: &Path, id: &str, systemd: bool) -> Result<(), CleanupError> {
     // The init may not have joined the cgroup yet when create died; its pid is in the state.
-    if let Ok(state) = State::load(container_dir)
+    if container_dir.join("state.json").exists()
+        && let Ok(state) = State::load(container_dir)
         && let Some(pid) = state.pid
         && pid > 0
     {

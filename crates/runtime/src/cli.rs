@@ -43,9 +43,6 @@ pub struct GlobalOpts {
     /// use the systemd cgroup driver
     #[arg(long, global = true)]
     pub systemd_cgroup: bool,
-    /// accepted for runc compatibility (rootless is detected from the euid)
-    #[arg(long, global = true, hide = true)]
-    pub rootless: Option<String>,
     /// accepted for runc compatibility; rune-run has no criu support
     #[arg(long, global = true, hide = true)]
     pub criu: Option<PathBuf>,

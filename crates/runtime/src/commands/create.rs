@@ -43,7 +43,7 @@ impl Init<'_> {
             return Err(bundle::BundleError::Exists(id.to_owned()).into());
         }
         let bundle_dir = absolute(self.bundle)?;
-        bundle::load(&bundle_dir)?;
+        let spec = bundle::load(&bundle_dir)?;
 
         let built = commands::builder(id, &global.root)?
             .with_pid_file(self.pid_file)?
@@ -58,7 +58,14 @@ impl Init<'_> {
             if let Err(cleanup_err) = cleanup::remove_leftovers(&dir, id, global.systemd_cgroup) {
                 tracing::error!(%cleanup_err, "cleanup after a failed create");
             }
-            Err(anyhow::Error::new(err).context(format!("create container {id}")))
+            let err = anyhow::Error::new(err);
+            // Hook failures in the container's processes reach us as text, not as a HookError.
+            let err = if format!("{err:#}").contains("hook") {
+                err.context(format!("OCI hook failed (hooks: {})", bundle::describe_hooks(&spec)))
+            } else {
+                err
+            };
+            Err(err.context(format!("create container {id}")))
         })
     }
 }

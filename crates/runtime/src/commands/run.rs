@@ -13,11 +13,6 @@ use crate::commands::create::Init;
 use crate::exit_status;
 
 pub fn run(args: Run, global: &GlobalOpts) -> Result<u8> {
-    // Block signals before the init exists, so none is lost between its start and the wait.
-    let signals = SigSet::all();
-    if !args.detach {
-        signals.thread_block().context("block signals")?;
-    }
     let init = Init {
         id: &args.container_id,
         bundle: &args.bundle,
@@ -28,6 +23,12 @@ pub fn run(args: Run, global: &GlobalOpts) -> Result<u8> {
         detach: args.detach,
     };
     let mut container = init.build(global)?;
+    // Block signals only now: the container's processes are forked during `build` and would
+    // inherit the mask across exec. From here on, none is lost between start and the wait.
+    let signals = SigSet::all();
+    if !args.detach {
+        signals.thread_block().context("block signals")?;
+    }
     if let Err(err) = container.start() {
         let _ = container.delete(true);
         return Err(err).with_context(|| format!("start container {}", args.container_id));
@@ -49,20 +50,17 @@ pub fn run(args: Run, global: &GlobalOpts) -> Result<u8> {
 
 /// Reaps children until the init exits; every other signal goes on to the init.
 fn wait_forwarding(init: Pid, signals: &SigSet) -> Result<u8> {
+    // The init may have ended before the signals were blocked; its SIGCHLD is then gone.
+    if let Some(code) = reap(init)? {
+        return Ok(code);
+    }
     loop {
         match signals.wait().context("wait for signals")? {
-            Signal::SIGCHLD => loop {
-                match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                    Ok(WaitStatus::StillAlive) | Err(nix::errno::Errno::ECHILD) => break,
-                    Ok(status) if status.pid() == Some(init) => {
-                        if let Some(code) = exit_status::from_wait(status) {
-                            return Ok(code);
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(e) => return Err(e).context("waitpid"),
+            Signal::SIGCHLD => {
+                if let Some(code) = reap(init)? {
+                    return Ok(code);
                 }
-            },
+            }
             // Go's runtime preemption signal in runc; nothing to forward.
             Signal::SIGURG | Signal::SIGWINCH => {}
             sig => {
@@ -70,6 +68,22 @@ fn wait_forwarding(init: Pid, signals: &SigSet) -> Result<u8> {
                     tracing::warn!(%err, ?sig, "forward signal to the container init");
                 }
             }
+        }
+    }
+}
+
+/// Reaps every exited child; returns the init's exit code once it is among them.
+fn reap(init: Pid) -> Result<Option<u8>> {
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) | Err(nix::errno::Errno::ECHILD) => return Ok(None),
+            Ok(status) if status.pid() == Some(init) => {
+                if let Some(code) = exit_status::from_wait(status) {
+                    return Ok(Some(code));
+                }
+            }
+            Ok(_) => {}
+            Err(e) => return Err(e).context("waitpid"),
         }
     }
 }

@@ -39,7 +39,7 @@ impl RuncState {
             oci_version: state.oci_version.clone(),
             id: state.id.clone(),
             pid,
-            status: status.to_string(),
+            status: status.to_string().to_lowercase(),
             bundle: state.bundle.clone(),
             rootfs: rootfs_of(&state.bundle),
             created: state.created,

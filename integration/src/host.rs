@@ -1,0 +1,71 @@
+//! What a container may leave on the host: cgroup directories, processes, state directories.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Every existing cgroup directory for `cgroups_path`, across v1 controllers and the v2 tree.
+pub fn cgroup_dirs(cgroups_path: &str) -> Vec<PathBuf> {
+    let rel = cgroups_path.trim_start_matches('/');
+    let mut found = Vec::new();
+    let Ok(entries) = fs::read_dir("/sys/fs/cgroup") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let base = entry.path();
+        for candidate in [base.join(rel), base.join("unified").join(rel)] {
+            if candidate.is_dir() && !found.contains(&candidate) {
+                found.push(candidate);
+            }
+        }
+    }
+    // A pure v2 host mounts the tree itself at /sys/fs/cgroup.
+    let v2 = Path::new("/sys/fs/cgroup").join(rel);
+    if v2.join("cgroup.procs").exists() && !found.contains(&v2) {
+        found.push(v2);
+    }
+    found
+}
+
+/// The v1 controller directory (or the v2 directory) holding `file` for `cgroups_path`.
+pub fn cgroup_file(cgroups_path: &str, file: &str) -> Option<String> {
+    cgroup_dirs(cgroups_path)
+        .into_iter()
+        .map(|d| d.join(file))
+        .find(|p| p.exists())
+        .and_then(|p| fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_owned())
+}
+
+/// Processes whose command line mentions `needle` (a container id or a bundle path).
+pub fn processes_mentioning(needle: &str) -> Vec<(i32, String)> {
+    let mut found = Vec::new();
+    let me = std::process::id() as i32;
+    for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(needle) {
+            found.push((pid, cmdline));
+        }
+    }
+    found
+}
+
+/// Mount points under `dir` (a bundle or rootfs) that are still mounted in the host.
+pub fn mounts_under(dir: &Path) -> Vec<String> {
+    let dir = dir.to_string_lossy().into_owned();
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(4))
+        .filter(|m| m.starts_with(&dir))
+        .map(str::to_owned)
+        .collect()
+}
