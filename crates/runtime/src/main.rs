@@ -2,9 +2,12 @@
 #![forbid(unsafe_code)]
 
 mod bundle;
+mod cgroup_mounts;
 mod cleanup;
 mod cli;
 mod commands;
+mod devices;
+mod executor;
 mod exit_status;
 mod observability;
 

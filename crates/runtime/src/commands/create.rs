@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use libcontainer::container::Container;
 use liboci_cli::Create;
 
-use crate::cleanup;
+use crate::{cgroup_mounts, cleanup, devices};
 use crate::cli::GlobalOpts;
 use crate::{bundle, commands};
 
@@ -54,11 +54,17 @@ impl Init<'_> {
             .with_detach(self.detach)
             .with_no_pivot(self.no_pivot)
             .build();
-        built.or_else(|err| {
+        let hardened = built.map_err(anyhow::Error::new).and_then(|container| {
+            let pid = container.pid().context("no init pid after create")?;
+            cgroup_mounts::harden(&spec, pid)?;
+            let config = libcontainer::config::YoukiConfig::load(&container.root)?;
+            devices::revoke_console(&spec, &config.cgroup_path)?;
+            Ok(container)
+        });
+        hardened.or_else(|err| {
             if let Err(cleanup_err) = cleanup::remove_leftovers(&dir, id, global.systemd_cgroup) {
                 tracing::error!(%cleanup_err, "cleanup after a failed create");
             }
-            let err = anyhow::Error::new(err);
             // Hook failures in the container's processes reach us as text, not as a HookError.
             let err = if format!("{err:#}").contains("hook") {
                 err.context(format!("OCI hook failed (hooks: {})", bundle::describe_hooks(&spec)))

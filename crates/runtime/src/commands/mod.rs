@@ -25,9 +25,9 @@ use libcontainer::config::YoukiConfig;
 use libcontainer::container::Container;
 use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::syscall::syscall::SyscallType;
-use libcontainer::workload::default::DefaultExecutor;
 
 use crate::bundle;
+use crate::executor::RuneExecutor;
 use crate::cli::{Command, GlobalOpts};
 
 /// The OCI runtime-spec version rune-run implements.
@@ -53,6 +53,11 @@ pub fn dispatch(command: Command, global: &GlobalOpts) -> Result<u8> {
         Command::Events(args) => events::events(&args, root).map(|()| 0),
         Command::Features(_) => features::features().map(|()| 0),
         Command::Spec(args) => spec::spec(&args).map(|()| 0),
+        Command::RemountCgroups(args) => {
+            let flags = nix::mount::MsFlags::from_bits_truncate(args.flags);
+            crate::cgroup_mounts::remount_in(args.pid, &args.destination, flags)?;
+            Ok(0)
+        }
     }
 }
 
@@ -61,7 +66,7 @@ fn builder(id: &str, root: &Path) -> Result<ContainerBuilder> {
     bundle::validate_id(id)?;
     ensure_root(root)?;
     Ok(ContainerBuilder::new(id.to_owned(), SyscallType::default())
-        .with_executor(DefaultExecutor {})
+        .with_executor(RuneExecutor)
         .with_root_path(root)?)
 }
 

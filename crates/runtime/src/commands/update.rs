@@ -8,11 +8,10 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use libcgroups::common::{CgroupManager, ControllerOpt};
 use liboci_cli::Update;
-use oci_spec::runtime::{
-    LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxResources,
-};
+use libcontainer::config::YoukiConfig;
+use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxResources, Spec};
 
-use crate::commands;
+use crate::{commands, devices};
 
 pub fn update(args: Update, root: &Path) -> Result<()> {
     let container = commands::load(&args.container_id, root)?;
@@ -27,7 +26,12 @@ pub fn update(args: Update, root: &Path) -> Result<()> {
             oom_score_adj: None,
             freezer_state: None,
         })
-        .with_context(|| format!("update container {}", args.container_id))
+        .with_context(|| format!("update container {}", args.container_id))?;
+    // libcgroups re-adds its default device allowances on every write.
+    let spec = Spec::load(container.bundle().join("config.json"))
+        .with_context(|| format!("load config.json of container {}", args.container_id))?;
+    let config = YoukiConfig::load(&container.root)?;
+    Ok(devices::revoke_console(&spec, &config.cgroup_path)?)
 }
 
 fn read_resources(source: &Path) -> Result<LinuxResources> {

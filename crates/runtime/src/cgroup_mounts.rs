@@ -1,0 +1,140 @@
+//! The container's view of its cgroups must carry the flags its `config.json` asks for.
+//!
+//! libcontainer 0.7 bind-mounts each cgroup v1 hierarchy into the container `rw` (and mounts
+//! a namespaced cgroupfs without `ro`), whatever the spec's `/sys/fs/cgroup` mount says. With
+//! docker's and podman's `ro,nosuid,nodev,noexec` that leaves a container root free to rewrite
+//! its own limits (`memory.limit_in_bytes`, `pids.max`): runc honours the flags, so must we.
+//! After `create` has built the mount namespace, and before the program runs, a helper
+//! (`rune-run` itself, single-threaded as `setns(CLONE_NEWNS)` requires) enters the init's
+//! mount namespace and remounts each hierarchy with the spec's flags.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use nix::mount::{MsFlags, mount};
+use nix::sched::{CloneFlags, setns};
+use nix::unistd::Pid;
+use oci_spec::runtime::Spec;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CgroupMountError {
+    #[error("read mounts of the container init {pid}: {source}")]
+    MountInfo { pid: i32, source: std::io::Error },
+    #[error("enter the mount namespace of the container init {pid}: {source}")]
+    Setns { pid: i32, source: nix::Error },
+    #[error("remount {path} with the flags of config.json: {source}")]
+    Remount { path: PathBuf, source: nix::Error },
+    #[error("run the cgroup remount helper: {0}")]
+    Helper(String),
+}
+
+/// Flags the spec's cgroup mount asks for that a plain bind mount drops.
+fn wanted_flags(spec: &Spec) -> Option<(PathBuf, MsFlags)> {
+    let m = spec
+        .mounts()
+        .as_ref()?
+        .iter()
+        .find(|m| m.typ().as_deref() == Some("cgroup"))?;
+    let mut flags = MsFlags::empty();
+    for opt in m.options().iter().flatten() {
+        flags |= match opt.as_str() {
+            "ro" => MsFlags::MS_RDONLY,
+            "nosuid" => MsFlags::MS_NOSUID,
+            "nodev" => MsFlags::MS_NODEV,
+            "noexec" => MsFlags::MS_NOEXEC,
+            _ => MsFlags::empty(),
+        };
+    }
+    (!flags.is_empty()).then(|| (m.destination().clone(), flags))
+}
+
+/// Mount points below `dest` (as the init sees them) of type cgroup that lack `flags`.
+fn weaker_mounts(mountinfo: &str, dest: &Path, flags: MsFlags) -> Vec<PathBuf> {
+    mountinfo
+        .lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let fields: Vec<&str> = left.split_whitespace().collect();
+            let (point, opts) = (Path::new(fields.get(4)?), *fields.get(5)?);
+            let fstype = right.split_whitespace().next()?;
+            if fstype != "cgroup" || !point.starts_with(dest) || point == dest {
+                return None;
+            }
+            let has = |name: &str| opts.split(',').any(|o| o == name);
+            let missing = (flags.contains(MsFlags::MS_RDONLY) && !has("ro"))
+                || (flags.contains(MsFlags::MS_NOSUID) && !has("nosuid"))
+                || (flags.contains(MsFlags::MS_NODEV) && !has("nodev"))
+                || (flags.contains(MsFlags::MS_NOEXEC) && !has("noexec"));
+            missing.then(|| point.to_owned())
+        })
+        .collect()
+}
+
+/// Called by `create` once the init waits for `start`: runs the helper if anything is weaker
+/// than the spec asks.
+pub fn harden(spec: &Spec, init: Pid) -> Result<(), CgroupMountError> {
+    let Some((dest, flags)) = wanted_flags(spec) else {
+        return Ok(());
+    };
+    let pid = init.as_raw();
+    let info = std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
+        .map_err(|source| CgroupMountError::MountInfo { pid, source })?;
+    if weaker_mounts(&info, &dest, flags).is_empty() {
+        return Ok(());
+    }
+    let exe = std::env::current_exe().map_err(|e| CgroupMountError::Helper(e.to_string()))?;
+    let out = std::process::Command::new(exe)
+        .args(["remount-cgroups", &pid.to_string(), &dest.display().to_string()])
+        .arg(flags.bits().to_string())
+        .output()
+        .map_err(|e| CgroupMountError::Helper(e.to_string()))?;
+    if !out.status.success() {
+        return Err(CgroupMountError::Helper(
+            String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// The helper: a fresh single-threaded process enters the init's mount namespace (its root
+/// becomes the container's) and remounts each weaker hierarchy in place.
+pub fn remount_in(pid: i32, dest: &Path, flags: MsFlags) -> Result<(), CgroupMountError> {
+    let info = std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
+        .map_err(|source| CgroupMountError::MountInfo { pid, source })?;
+    let ns = File::open(format!("/proc/{pid}/ns/mnt"))
+        .map_err(|source| CgroupMountError::MountInfo { pid, source })?;
+    setns(ns, CloneFlags::CLONE_NEWNS).map_err(|source| CgroupMountError::Setns { pid, source })?;
+    for point in weaker_mounts(&info, dest, flags) {
+        mount(
+            None::<&str>,
+            &point,
+            None::<&str>,
+            MsFlags::MS_REMOUNT | MsFlags::MS_BIND | flags,
+            None::<&str>,
+        )
+        .map_err(|source| CgroupMountError::Remount {
+            path: point.clone(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INFO: &str = "\
+1 0 0:1 / / ro,relatime - overlay overlay rw
+2 1 0:2 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - tmpfs tmpfs rw
+3 2 0:3 /x /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+4 2 0:4 /x /sys/fs/cgroup/pids ro,nosuid,nodev,noexec,relatime - cgroup cgroup rw,pids
+5 1 0:5 / /proc/sys ro,relatime - proc proc rw";
+
+    #[test]
+    fn finds_only_cgroup_mounts_missing_flags() {
+        let all = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+        let weak = weaker_mounts(INFO, Path::new("/sys/fs/cgroup"), all);
+        assert_eq!(weak, vec![PathBuf::from("/sys/fs/cgroup/memory")]);
+    }
+}

@@ -1,0 +1,44 @@
+//! Attacks on what libcontainer 0.7 leaves looser than runc, fixed in rune-run: a container
+//! root rewriting its own cgroup limits, and reaching the host console through the device
+//! cgroup. Each runs under a real client's config and must fail as it fails under runc.
+
+use rune_integration::{Bundle, Runtime, unique_id};
+
+fn run_as(client: &str, rt: &Runtime, script: &str) -> (i32, String) {
+    let id = unique_id("attack");
+    let mut bundle = Bundle::from_client(client, &["/bin/sh", "-c", script]);
+    bundle.unique_cgroup(&id);
+    let run = rt.call(&["run", "--bundle", bundle.path_str(), &id]);
+    (run.code, format!("{}{}", run.stdout, run.stderr))
+}
+
+#[test]
+#[ignore = "needs root, runc and a release rune-run: run with make test"]
+fn container_root_cannot_raise_its_own_limits() {
+    let rt = Runtime::rune();
+    let (code, out) = run_as(
+        "docker",
+        &rt,
+        "echo max > /sys/fs/cgroup/pids/pids.max && echo WROTE; \
+         echo -1 > /sys/fs/cgroup/memory/memory.limit_in_bytes && echo WROTE; \
+         cat /sys/fs/cgroup/pids/pids.max",
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("WROTE"), "a cgroup file was writable:\n{out}");
+    assert!(out.contains("Read-only file system"), "{out}");
+}
+
+#[test]
+#[ignore = "needs root, runc and a release rune-run: run with make test"]
+fn host_console_is_not_reachable_by_mknod() {
+    // podman's config denies every device but the standard ones and grants CAP_MKNOD.
+    // (docker's config allows c 5:1 itself: there the console is reachable under runc too.)
+    // Positive control: a device the cgroup allows (c 1:3, /dev/null) can be made and opened.
+    let script = "mknod /dev/rune-null c 1 3 && echo x > /dev/rune-null && echo NULL-OK; \
+                  mknod /dev/rune-console c 5 1 && echo x > /dev/rune-console && echo CONSOLE-OPEN";
+    let (runc_code, runc_out) = run_as("podman", &Runtime::runc(), script);
+    let (code, out) = run_as("podman", &Runtime::rune(), script);
+    assert!(out.contains("NULL-OK"), "the control failed, the test proves nothing:\n{out}");
+    assert!(!out.contains("CONSOLE-OPEN"), "the host console was writable:\n{out}");
+    assert_eq!((runc_code, runc_out.contains("CONSOLE-OPEN")), (code, false), "{runc_out}");
+}
