@@ -54,8 +54,8 @@ impl Bundle {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../shared/fixtures/client-configs")
             .join(format!("{name}.config.json"));
-        let text = fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let text =
+            fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
         let mut config: Value = serde_json::from_str(&text).expect("fixture is JSON");
         let readonly = config["root"]["readonly"].as_bool().unwrap_or(false);
         config["root"] = json!({"path": rootfs(), "readonly": readonly});

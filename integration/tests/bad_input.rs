@@ -15,17 +15,28 @@ fn create_fails(rt: &Runtime, bundle: &Bundle, bundle_arg: &str, id: &str, expec
     let log = bundle.file("log.json");
     let log_s = log.to_str().unwrap();
     let run = rt.call(&[
-        "--log", log_s, "--log-format", "json", "create", "--bundle", bundle_arg, id,
+        "--log",
+        log_s,
+        "--log-format",
+        "json",
+        "create",
+        "--bundle",
+        bundle_arg,
+        id,
     ]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains(expect), "stderr lacks {expect:?}: {}", run.stderr);
+    assert!(
+        run.stderr.contains(expect),
+        "stderr lacks {expect:?}: {}",
+        run.stderr
+    );
     // containerd shows the user the last error line of the log.
     let text = fs::read_to_string(&log).expect("log written");
     let last_error = text
         .lines()
+        .rev()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("log line is JSON"))
-        .filter(|v| v["level"] == "error")
-        .last()
+        .find(|v| v["level"] == "error")
         .expect("an error line");
     assert!(
         last_error["msg"].as_str().unwrap().contains(expect),
@@ -36,12 +47,27 @@ fn create_fails(rt: &Runtime, bundle: &Bundle, bundle_arg: &str, id: &str, expec
 
 #[track_caller]
 fn assert_nothing_left(rt: &Runtime, bundle: &Bundle, id: &str) {
-    assert!(!rt.root().join(id).exists(), "state directory of {id} left behind");
+    assert!(
+        !rt.root().join(id).exists(),
+        "state directory of {id} left behind"
+    );
     if let Some(cg) = bundle.config["linux"]["cgroupsPath"].as_str() {
-        assert_eq!(host::cgroup_dirs(cg), Vec::<std::path::PathBuf>::new(), "cgroup left");
+        assert_eq!(
+            host::cgroup_dirs(cg),
+            Vec::<std::path::PathBuf>::new(),
+            "cgroup left"
+        );
     }
-    assert_eq!(host::processes_mentioning(bundle.path_str()), vec![], "process left");
-    assert_eq!(host::mounts_under(bundle.path()), Vec::<String>::new(), "mount left");
+    assert_eq!(
+        host::processes_mentioning(bundle.path_str()),
+        vec![],
+        "process left"
+    );
+    assert_eq!(
+        host::mounts_under(bundle.path()),
+        Vec::<String>::new(),
+        "mount left"
+    );
 }
 
 #[test]
@@ -50,7 +76,13 @@ fn missing_bundle() {
     let rt = Runtime::rune();
     let bundle = Bundle::busybox(&["true"]);
     let missing = bundle.file("nope");
-    create_fails(&rt, &bundle, missing.to_str().unwrap(), &unique_id("nobundle"), "nope: no such directory");
+    create_fails(
+        &rt,
+        &bundle,
+        missing.to_str().unwrap(),
+        &unique_id("nobundle"),
+        "nope: no such directory",
+    );
 }
 
 #[test]
@@ -59,7 +91,13 @@ fn missing_config() {
     let rt = Runtime::rune();
     let bundle = Bundle::busybox(&["true"]);
     fs::remove_file(bundle.file("config.json")).unwrap();
-    create_fails(&rt, &bundle, bundle.path_str(), &unique_id("noconfig"), "config.json: no such file");
+    create_fails(
+        &rt,
+        &bundle,
+        bundle.path_str(),
+        &unique_id("noconfig"),
+        "config.json: no such file",
+    );
 }
 
 #[test]
@@ -67,8 +105,18 @@ fn missing_config() {
 fn malformed_config_names_line_and_column() {
     let rt = Runtime::rune();
     let bundle = Bundle::busybox(&["true"]);
-    fs::write(bundle.file("config.json"), "{\n  \"ociVersion\": \"1.0.2\",\n  \"process\": [}\n").unwrap();
-    create_fails(&rt, &bundle, bundle.path_str(), &unique_id("malformed"), "config.json: line 3 column");
+    fs::write(
+        bundle.file("config.json"),
+        "{\n  \"ociVersion\": \"1.0.2\",\n  \"process\": [}\n",
+    )
+    .unwrap();
+    create_fails(
+        &rt,
+        &bundle,
+        bundle.path_str(),
+        &unique_id("malformed"),
+        "config.json: line 3 column",
+    );
 }
 
 #[test]
@@ -78,7 +126,13 @@ fn wrong_field_type_names_the_position() {
     let mut bundle = Bundle::busybox(&["true"]);
     bundle.config["process"]["user"]["uid"] = json!("root");
     bundle.save();
-    create_fails(&rt, &bundle, bundle.path_str(), &unique_id("fieldtype"), "invalid type: string \"root\"");
+    create_fails(
+        &rt,
+        &bundle,
+        bundle.path_str(),
+        &unique_id("fieldtype"),
+        "invalid type: string \"root\"",
+    );
 }
 
 #[test]
@@ -88,7 +142,13 @@ fn missing_rootfs() {
     let mut bundle = Bundle::busybox(&["true"]);
     bundle.config["root"]["path"] = json!("no-rootfs");
     bundle.save();
-    create_fails(&rt, &bundle, bundle.path_str(), &unique_id("norootfs"), "root.path");
+    create_fails(
+        &rt,
+        &bundle,
+        bundle.path_str(),
+        &unique_id("norootfs"),
+        "root.path",
+    );
 }
 
 #[test]
@@ -99,7 +159,11 @@ fn invalid_id() {
     for id in ["a/b", "..", "x y"] {
         let run = rt.call(&["create", "--bundle", bundle.path_str(), id]);
         assert_eq!(run.code, 1);
-        assert!(run.stderr.contains("invalid container id"), "{id}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("invalid container id"),
+            "{id}: {}",
+            run.stderr
+        );
     }
     assert_eq!(fs::read_dir(rt.root()).map(|d| d.count()).unwrap_or(0), 0);
 }
@@ -114,8 +178,17 @@ fn duplicate_id_leaves_the_first_alone() {
     rt.ok(&["create", "--bundle", bundle.path_str(), &id]);
     let run = rt.call(&["create", "--bundle", bundle.path_str(), &id]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains(&format!("container with id {id} already exists")), "{}", run.stderr);
-    assert_eq!(rt.status(&id), "created", "the first container must survive");
+    assert!(
+        run.stderr
+            .contains(&format!("container with id {id} already exists")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        rt.status(&id),
+        "created",
+        "the first container must survive"
+    );
     rt.ok(&["delete", &id]);
     assert_nothing_left(&rt, &bundle, &id);
 }
@@ -126,14 +199,26 @@ fn unknown_id_for_every_verb() {
     let rt = Runtime::rune();
     let id = unique_id("ghost");
     for verb in [
-        vec!["start"], vec!["state"], vec!["kill"], vec!["delete"], vec!["ps"], vec!["pause"],
-        vec!["resume"], vec!["events", "--stats"], vec!["update", "--pids-limit", "5"],
+        vec!["start"],
+        vec!["state"],
+        vec!["kill"],
+        vec!["delete"],
+        vec!["ps"],
+        vec!["pause"],
+        vec!["resume"],
+        vec!["events", "--stats"],
+        vec!["update", "--pids-limit", "5"],
     ] {
         let mut args = verb.clone();
         args.push(&id);
         let run = rt.call(&args);
         assert_eq!(run.code, 1, "{args:?}");
-        assert!(run.stderr.contains(&format!("container {id} does not exist")), "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .contains(&format!("container {id} does not exist")),
+            "{args:?}: {}",
+            run.stderr
+        );
     }
     let run = rt.call(&["exec", &id, "true"]);
     assert_eq!(run.code, 1);
@@ -153,14 +238,22 @@ fn negative_oom_score_adj_without_cap_sys_resource() {
         .unwrap()
         .lines()
         .find(|l| l.starts_with("CapEff:"))
-        .map(|l| u64::from_str_radix(l.split_whitespace().nth(1).unwrap(), 16).unwrap() & (1 << 24) != 0)
+        .map(|l| {
+            u64::from_str_radix(l.split_whitespace().nth(1).unwrap(), 16).unwrap() & (1 << 24) != 0
+        })
         .unwrap();
     if has_cap {
         // With CAP_SYS_RESOURCE the same config must work: the check is not a blanket refusal.
         rt.ok(&["create", "--bundle", bundle.path_str(), &id]);
         rt.ok(&["delete", &id]);
     } else {
-        create_fails(&rt, &bundle, bundle.path_str(), &id, "process.oomScoreAdj: -500");
+        create_fails(
+            &rt,
+            &bundle,
+            bundle.path_str(),
+            &id,
+            "process.oomScoreAdj: -500",
+        );
     }
 }
 
@@ -174,7 +267,13 @@ fn failing_hook_is_named_and_cleaned_up() {
         bundle.unique_cgroup(&id);
         bundle.config["hooks"] = json!({phase: [{"path": "/bin/false"}]});
         bundle.save();
-        create_fails(&rt, &bundle, bundle.path_str(), &id, &format!("{phase}: /bin/false"));
+        create_fails(
+            &rt,
+            &bundle,
+            bundle.path_str(),
+            &id,
+            &format!("{phase}: /bin/false"),
+        );
     }
 }
 
@@ -219,12 +318,21 @@ fn kill_9_during_create_then_force_delete() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(rt.root().join(&id).exists(), "the crash should leave a state directory");
-    assert!(!host::cgroup_dirs(&cgroup).is_empty(), "the crash should leave a cgroup");
+    assert!(
+        rt.root().join(&id).exists(),
+        "the crash should leave a state directory"
+    );
+    assert!(
+        !host::cgroup_dirs(&cgroup).is_empty(),
+        "the crash should leave a cgroup"
+    );
 
     rt.ok(&["delete", "--force", &id]);
     assert!(!rt.root().join(&id).exists());
-    assert!(host::cgroup_dirs(&cgroup).is_empty(), "cgroup left after delete --force");
+    assert!(
+        host::cgroup_dirs(&cgroup).is_empty(),
+        "cgroup left after delete --force"
+    );
     // Only the orphaned hook's `sleep 2` may still mention the bundle; the container may not.
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(host::processes_mentioning(bundle.path_str()), vec![]);

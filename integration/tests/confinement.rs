@@ -38,7 +38,17 @@ fn host_console_is_not_reachable_by_mknod() {
                   mknod /dev/rune-console c 5 1 && echo x > /dev/rune-console && echo CONSOLE-OPEN";
     let (runc_code, runc_out) = run_as("podman", &Runtime::runc(), script);
     let (code, out) = run_as("podman", &Runtime::rune(), script);
-    assert!(out.contains("NULL-OK"), "the control failed, the test proves nothing:\n{out}");
-    assert!(!out.contains("CONSOLE-OPEN"), "the host console was writable:\n{out}");
-    assert_eq!((runc_code, runc_out.contains("CONSOLE-OPEN")), (code, false), "{runc_out}");
+    assert!(
+        out.contains("NULL-OK"),
+        "the control failed, the test proves nothing:\n{out}"
+    );
+    assert!(
+        !out.contains("CONSOLE-OPEN"),
+        "the host console was writable:\n{out}"
+    );
+    assert_eq!(
+        (runc_code, runc_out.contains("CONSOLE-OPEN")),
+        (code, false),
+        "{runc_out}"
+    );
 }

@@ -54,7 +54,13 @@ fn every_phase_runs_with_state_on_stdin() {
     let order: Vec<&str> = host_log.lines().filter(|l| phases.contains(l)).collect();
     assert_eq!(
         order,
-        ["prestart", "createRuntime", "createContainer", "poststart", "poststop"],
+        [
+            "prestart",
+            "createRuntime",
+            "createContainer",
+            "poststart",
+            "poststop"
+        ],
         "{host_log}"
     );
     for text in [host_log.as_str(), inside.as_str()] {

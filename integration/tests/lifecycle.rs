@@ -37,7 +37,10 @@ fn full_lifecycle() {
 
     rt.ok(&["pause", &id]);
     assert_eq!(rt.status(&id), "paused");
-    assert_eq!(host::cgroup_file(&cgroup, "freezer.state").as_deref(), Some("FROZEN"));
+    assert_eq!(
+        host::cgroup_file(&cgroup, "freezer.state").as_deref(),
+        Some("FROZEN")
+    );
     rt.ok(&["resume", &id]);
     assert_eq!(rt.status(&id), "running");
 
@@ -50,7 +53,11 @@ fn full_lifecycle() {
     rt.ok(&["kill", &id, "KILL"]);
     assert!(rt.wait_status(&id, "stopped"));
     assert_eq!(rt.state(&id).unwrap()["pid"], 0);
-    assert_ne!(rt.call(&["kill", &id, "TERM"]).code, 0, "kill of a stopped container");
+    assert_ne!(
+        rt.call(&["kill", &id, "TERM"]).code,
+        0,
+        "kill of a stopped container"
+    );
 
     rt.ok(&["delete", &id]);
     assert!(rt.state(&id).is_none(), "state after delete");
@@ -98,7 +105,11 @@ fn run_reports_death_by_signal() {
 fn run_forwards_signals_to_the_init() {
     let rt = Runtime::rune();
     let id = unique_id("forward");
-    let bundle = Bundle::busybox(&["sh", "-c", "trap 'exit 42' USR1; while :; do sleep 0.05; done"]);
+    let bundle = Bundle::busybox(&[
+        "sh",
+        "-c",
+        "trap 'exit 42' USR1; while :; do sleep 0.05; done",
+    ]);
     let mut run = rt
         .command(&["run", "--bundle", bundle.path_str(), &id])
         .stdin(std::process::Stdio::null())
@@ -120,7 +131,10 @@ fn run_foreground_passes_stdio() {
     let rt = Runtime::rune();
     let id = unique_id("stdio");
     let bundle = Bundle::busybox(&["sh", "-c", "read line; echo got:$line; echo err >&2"]);
-    let run = rt.call_with_stdin(&["run", "--bundle", bundle.path_str(), &id], Some("hello\n"));
+    let run = rt.call_with_stdin(
+        &["run", "--bundle", bundle.path_str(), &id],
+        Some("hello\n"),
+    );
     assert_eq!(run.stdout, "got:hello\n");
     assert_eq!(run.stderr, "err\n");
 }
@@ -142,9 +156,16 @@ fn run_detached_then_kill_all_and_force_delete() {
         bundle.path_str(),
         &id,
     ]);
-    let pid: i64 = fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    let pid: i64 = fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert_eq!(rt.state(&id).unwrap()["pid"], pid);
-    assert!(rt.wait_processes(&id, 3), "both sleeps and the shell are in the cgroup");
+    assert!(
+        rt.wait_processes(&id, 3),
+        "both sleeps and the shell are in the cgroup"
+    );
     rt.ok(&["kill", "--all", &id, "9"]);
     assert!(rt.wait_status(&id, "stopped"));
     rt.ok(&["delete", "--force", &id]);
@@ -181,7 +202,11 @@ fn kill_accepts_names_and_numbers() {
     let rt = Runtime::rune();
     for signal in ["TERM", "SIGTERM", "15"] {
         let id = unique_id("sig");
-        let bundle = Bundle::busybox(&["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.05; done"]);
+        let bundle = Bundle::busybox(&[
+            "sh",
+            "-c",
+            "trap 'exit 0' TERM; while :; do sleep 0.05; done",
+        ]);
         rt.ok(&["run", "--detach", "--bundle", bundle.path_str(), &id]);
         assert!(rt.wait_processes(&id, 2), "the trap loop never started");
         rt.ok(&["kill", &id, signal]);
@@ -189,7 +214,11 @@ fn kill_accepts_names_and_numbers() {
         rt.ok(&["delete", &id]);
     }
     let id = unique_id("sig");
-    let bundle = Bundle::busybox(&["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.05; done"]);
+    let bundle = Bundle::busybox(&[
+        "sh",
+        "-c",
+        "trap 'exit 0' TERM; while :; do sleep 0.05; done",
+    ]);
     rt.ok(&["run", "--detach", "--bundle", bundle.path_str(), &id]);
     let bad = rt.call(&["kill", &id, "NOPE"]);
     assert_ne!(bad.code, 0);
@@ -212,7 +241,16 @@ fn exec_flags_and_process_file() {
     rt.ok(&["run", "--detach", "--bundle", bundle.path_str(), &id]);
 
     let out = rt.ok(&[
-        "exec", "--env", "EXTRA=2", "--cwd", "/tmp", "--user", "1000:1000", &id, "sh", "-c",
+        "exec",
+        "--env",
+        "EXTRA=2",
+        "--cwd",
+        "/tmp",
+        "--user",
+        "1000:1000",
+        &id,
+        "sh",
+        "-c",
         "echo $FROM_CONFIG $EXTRA $(pwd) $(id -u):$(id -g)",
     ]);
     assert_eq!(out, "1 2 /tmp 1000:1000\n");
@@ -226,9 +264,19 @@ fn exec_flags_and_process_file() {
 
     let pid_file = bundle.file("exec.pid");
     rt.ok(&[
-        "exec", "--detach", "--pid-file", pid_file.to_str().unwrap(), &id, "sleep", "999",
+        "exec",
+        "--detach",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        &id,
+        "sleep",
+        "999",
     ]);
-    let exec_pid: i64 = fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    let exec_pid: i64 = fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     let ps: Vec<i64> = serde_json::from_str(&rt.ok(&["ps", "--format", "json", &id])).unwrap();
     assert!(ps.contains(&exec_pid), "{ps:?} lacks {exec_pid}");
 
@@ -246,16 +294,31 @@ fn update_writes_the_cgroup() {
     rt.ok(&["run", "--detach", "--bundle", bundle.path_str(), &id]);
 
     rt.ok(&["update", "--memory", "67108864", "--pids-limit", "42", &id]);
-    assert_eq!(host::cgroup_file(&cgroup, "memory.limit_in_bytes").as_deref(), Some("67108864"));
-    assert_eq!(host::cgroup_file(&cgroup, "pids.max").as_deref(), Some("42"));
+    assert_eq!(
+        host::cgroup_file(&cgroup, "memory.limit_in_bytes").as_deref(),
+        Some("67108864")
+    );
+    assert_eq!(
+        host::cgroup_file(&cgroup, "pids.max").as_deref(),
+        Some("42")
+    );
 
     // What containerd-shim-runc-v2 sends.
     let resources = r#"{"memory":{"limit":33554432},"pids":{"limit":17},"cpu":{"shares":512}}"#;
     let run = rt.call_with_stdin(&["update", "--resources", "-", &id], Some(resources));
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(host::cgroup_file(&cgroup, "memory.limit_in_bytes").as_deref(), Some("33554432"));
-    assert_eq!(host::cgroup_file(&cgroup, "pids.max").as_deref(), Some("17"));
-    assert_eq!(host::cgroup_file(&cgroup, "cpu.shares").as_deref(), Some("512"));
+    assert_eq!(
+        host::cgroup_file(&cgroup, "memory.limit_in_bytes").as_deref(),
+        Some("33554432")
+    );
+    assert_eq!(
+        host::cgroup_file(&cgroup, "pids.max").as_deref(),
+        Some("17")
+    );
+    assert_eq!(
+        host::cgroup_file(&cgroup, "cpu.shares").as_deref(),
+        Some("512")
+    );
 
     let bad = rt.call_with_stdin(&["update", "--resources", "-", &id], Some("{\"memory\": 5"));
     assert_ne!(bad.code, 0);
@@ -273,7 +336,10 @@ fn events_stats_reports_the_cgroup() {
     let out = rt.ok(&["events", "--stats", &id]);
     let stats: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
     assert_eq!(stats["type"], "stats", "{stats}");
-    assert!(stats["data"]["pids"]["current"].as_u64().unwrap_or(0) >= 1, "{stats}");
+    assert!(
+        stats["data"]["pids"]["current"].as_u64().unwrap_or(0) >= 1,
+        "{stats}"
+    );
     rt.ok(&["delete", "--force", &id]);
 }
 
@@ -283,17 +349,23 @@ fn features_and_spec_and_version() {
     let rt = Runtime::rune();
     let features: serde_json::Value = serde_json::from_str(&rt.ok(&["features"])).unwrap();
     assert_eq!(features["linux"]["seccomp"]["enabled"], true);
-    assert!(features["linux"]["seccomp"]["actions"]
-        .as_array()
-        .unwrap()
-        .contains(&json!("SCMP_ACT_NOTIFY")));
-    assert!(features["hooks"].as_array().unwrap().contains(&json!("createRuntime")));
+    assert!(
+        features["linux"]["seccomp"]["actions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("SCMP_ACT_NOTIFY"))
+    );
+    assert!(
+        features["hooks"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("createRuntime"))
+    );
 
     let dir = tempfile::tempdir().unwrap();
     rt.ok(&["spec", "--bundle", dir.path().to_str().unwrap()]);
     let spec: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(dir.path().join("config.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&fs::read_to_string(dir.path().join("config.json")).unwrap()).unwrap();
     assert_eq!(spec["root"]["path"], "rootfs");
     assert!(spec["ociVersion"].as_str().unwrap().starts_with("1."));
     let again = rt.call(&["spec", "--bundle", dir.path().to_str().unwrap()]);
@@ -313,7 +385,12 @@ fn terminal_through_console_socket() {
     bundle.save();
     let socket = ConsoleSocket::listen(&bundle.file("console.sock"));
     rt.ok(&[
-        "create", "--console-socket", socket.path_str(), "--bundle", bundle.path_str(), &id,
+        "create",
+        "--console-socket",
+        socket.path_str(),
+        "--bundle",
+        bundle.path_str(),
+        &id,
     ]);
     let mut master = socket.master();
     rt.ok(&["start", &id]);
@@ -334,7 +411,14 @@ fn exec_with_tty() {
     rt.ok(&["run", "--detach", "--bundle", bundle.path_str(), &id]);
     let socket = ConsoleSocket::listen(&bundle.file("exec.sock"));
     rt.ok(&[
-        "exec", "--tty", "--detach", "--console-socket", socket.path_str(), &id, "sh", "-c",
+        "exec",
+        "--tty",
+        "--detach",
+        "--console-socket",
+        socket.path_str(),
+        &id,
+        "sh",
+        "-c",
         "tty; echo exec-tty-ok",
     ]);
     let seen = read_until(&mut socket.master(), "exec-tty-ok");

@@ -50,7 +50,11 @@ fn stricter_mount(runc: &str, rune: &str) -> bool {
     let parse = |l: &str| {
         let mut f = l.strip_prefix("mount: ")?.split(' ');
         let (point, opts, fstype) = (f.next()?, f.next()?, f.next()?);
-        Some((point.to_owned(), fstype.to_owned(), opts.split(',').map(str::to_owned).collect::<BTreeSet<_>>()))
+        Some((
+            point.to_owned(),
+            fstype.to_owned(),
+            opts.split(',').map(str::to_owned).collect::<BTreeSet<_>>(),
+        ))
     };
     let (Some((p1, t1, o1)), Some((p2, t2, o2))) = (parse(runc), parse(rune)) else {
         return false;
@@ -63,7 +67,10 @@ fn assert_same_view(name: &str, mut bundle: Bundle) {
     let cgroup = format!("/rune-it/{}", unique_id(name));
     let (runc_code, runc_out, runc_err) = probe(&Runtime::runc(), &mut bundle, &cgroup);
     let (rune_code, rune_out, rune_err) = probe(&Runtime::rune(), &mut bundle, &cgroup);
-    assert!(runc_out.ends_with("done\n"), "{name}: runc probe incomplete:\n{runc_out}{runc_err}");
+    assert!(
+        runc_out.ends_with("done\n"),
+        "{name}: runc probe incomplete:\n{runc_out}{runc_err}"
+    );
     let diff: Vec<String> = runc_out
         .lines()
         .zip(rune_out.lines())
@@ -107,7 +114,10 @@ fn ctr_config_matches_runc() {
 #[ignore = "needs root, runc and a release rune-run: run with make test"]
 fn cri_configs_match_runc() {
     assert_same_view("cri-sandbox", Bundle::from_client("cri-sandbox", &["true"]));
-    assert_same_view("cri-container", Bundle::from_client("cri-container", &["true"]));
+    assert_same_view(
+        "cri-container",
+        Bundle::from_client("cri-container", &["true"]),
+    );
 }
 
 #[test]
@@ -182,14 +192,27 @@ fn resources_land_in_the_same_cgroup_files() {
                 .collect(),
         );
         rt.ok(&["delete", "--force", &id]);
-        assert!(host::cgroup_dirs(&cgroup).is_empty(), "{}: cgroup left", rt.name);
+        assert!(
+            host::cgroup_dirs(&cgroup).is_empty(),
+            "{}: cgroup left",
+            rt.name
+        );
     }
-    assert_eq!(seen[0], seen[1], "runc (left) and rune-run (right) wrote different cgroups");
-    assert!(seen[0].iter().any(|(f, v)| f == "pids.max" && v.as_deref() == Some("99")));
+    assert_eq!(
+        seen[0], seen[1],
+        "runc (left) and rune-run (right) wrote different cgroups"
+    );
+    assert!(
+        seen[0]
+            .iter()
+            .any(|(f, v)| f == "pids.max" && v.as_deref() == Some("99"))
+    );
 }
 
 fn keys(v: &Value) -> BTreeSet<String> {
-    v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default()
+    v.as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 /// The same lifecycle gives the same states, and `state`, `list` and `ps` the same shapes.

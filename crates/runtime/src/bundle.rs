@@ -58,7 +58,9 @@ pub fn validate_id(id: &str) -> Result<(), BundleError> {
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'-' | b'.'))
     {
-        return Err(invalid("only letters, digits, '_', '+', '-' and '.' are allowed"));
+        return Err(invalid(
+            "only letters, digits, '_', '+', '-' and '.' are allowed",
+        ));
     }
     Ok(())
 }
@@ -183,8 +185,12 @@ fn host_oom_score_adj() -> Option<i32> {
 }
 
 fn has_cap_sys_resource() -> bool {
-    caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SYS_RESOURCE)
-        .unwrap_or(false)
+    caps::has_cap(
+        None,
+        caps::CapSet::Effective,
+        caps::Capability::CAP_SYS_RESOURCE,
+    )
+    .unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -210,8 +216,11 @@ mod tests {
     #[test]
     fn malformed_config_names_line_and_column() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("config.json"), "{\n  \"ociVersion\": \"1.0.2\",\n  oops\n}")
-            .unwrap();
+        fs::write(
+            dir.path().join("config.json"),
+            "{\n  \"ociVersion\": \"1.0.2\",\n  oops\n}",
+        )
+        .unwrap();
         let err = load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("config.json: line 3 column 3"), "{err}");
     }
@@ -226,6 +235,13 @@ mod tests {
         let spec = serde_json::to_string(&Spec::default()).unwrap();
         fs::write(dir.path().join("config.json"), spec).unwrap();
         let err = load(dir.path()).unwrap_err().to_string();
-        assert!(err.ends_with("root.path: {}/rootfs: no such directory".replace("{}", &dir.path().display().to_string()).as_str()), "{err}");
+        assert!(
+            err.ends_with(
+                "root.path: {}/rootfs: no such directory"
+                    .replace("{}", &dir.path().display().to_string())
+                    .as_str()
+            ),
+            "{err}"
+        );
     }
 }

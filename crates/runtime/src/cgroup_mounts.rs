@@ -84,7 +84,11 @@ pub fn harden(spec: &Spec, init: Pid) -> Result<(), CgroupMountError> {
     }
     let exe = std::env::current_exe().map_err(|e| CgroupMountError::Helper(e.to_string()))?;
     let out = std::process::Command::new(exe)
-        .args(["remount-cgroups", &pid.to_string(), &dest.display().to_string()])
+        .args([
+            "remount-cgroups",
+            &pid.to_string(),
+            &dest.display().to_string(),
+        ])
         .arg(flags.bits().to_string())
         .output()
         .map_err(|e| CgroupMountError::Helper(e.to_string()))?;

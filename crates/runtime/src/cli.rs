@@ -12,7 +12,10 @@ use liboci_cli::{
 pub const DEFAULT_ROOT: &str = "/run/rune";
 
 #[derive(Parser, Debug)]
-#[command(name = "rune-run", about = "an OCI container runtime with the runc command line")]
+#[command(
+    name = "rune-run",
+    about = "an OCI container runtime with the runc command line"
+)]
 #[command(disable_version_flag = true)]
 pub struct Opts {
     #[command(flatten)]

@@ -28,7 +28,10 @@ fn spec_allows_console(spec: &Spec) -> bool {
         .and_then(|r| r.devices().as_ref());
     rules.into_iter().flatten().any(|d| {
         d.allow()
-            && matches!(d.typ(), Some(LinuxDeviceType::C) | Some(LinuxDeviceType::A) | None)
+            && matches!(
+                d.typ(),
+                Some(LinuxDeviceType::C) | Some(LinuxDeviceType::A) | None
+            )
             && d.major().is_none_or(|m| m == 5)
             && d.minor().is_none_or(|m| m == 1)
     })

@@ -49,9 +49,9 @@ impl Executor for RuneExecutor {
         let (args, env) = args_and_env(spec).ok_or_else(|| {
             ExecutorValidationError::ArgValidationError("process.args is empty".into())
         })?;
-        resolve(&args[0], env)
-            .map(drop)
-            .map_err(|e| ExecutorValidationError::ArgValidationError(format!("process.args[0]: {e}")))
+        resolve(&args[0], env).map(drop).map_err(|e| {
+            ExecutorValidationError::ArgValidationError(format!("process.args[0]: {e}"))
+        })
     }
 
     fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
@@ -59,7 +59,10 @@ impl Executor for RuneExecutor {
         let program = resolve(&args[0], env).map_err(ExecutorError::Other)?;
         let to_c = |s: &str| CString::new(s).map_err(|_| ExecutorError::InvalidArg);
         let program = to_c(&program.to_string_lossy())?;
-        let argv = args.iter().map(|a| to_c(a)).collect::<Result<Vec<_>, _>>()?;
+        let argv = args
+            .iter()
+            .map(|a| to_c(a))
+            .collect::<Result<Vec<_>, _>>()?;
         // libcontainer has already replaced the environment with process.env.
         let err = nix::unistd::execv(&program, &argv).unwrap_err();
         Err(ExecutorError::Other(format!("exec {:?}: {err}", args[0])))
@@ -77,7 +80,11 @@ mod tests {
         assert_eq!(resolve("/bin/sh", &[]).unwrap(), PathBuf::from("/bin/sh"));
         let err = resolve("sh", &[]).unwrap_err();
         assert!(err.contains("not found in $PATH"), "{err}");
-        assert!(resolve("/etc/passwd", &[]).unwrap_err().contains("not an executable"));
+        assert!(
+            resolve("/etc/passwd", &[])
+                .unwrap_err()
+                .contains("not an executable")
+        );
         assert!(resolve("/nope", &[]).is_err());
     }
 }

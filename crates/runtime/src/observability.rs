@@ -50,7 +50,9 @@ impl RuncLog {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Sink> {
-        self.sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.sink
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Writes one line; a log that cannot be written must not turn into a second failure.
@@ -111,7 +113,8 @@ impl<S: Subscriber> Layer<S> for RuncLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let mut visitor = MessageVisitor::default();
         event.record(&mut visitor);
-        self.0.write(*event.metadata().level(), visitor.0.trim_start());
+        self.0
+            .write(*event.metadata().level(), visitor.0.trim_start());
     }
 }
 

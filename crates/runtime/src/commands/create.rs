@@ -4,9 +4,9 @@ use anyhow::{Context, Result};
 use libcontainer::container::Container;
 use liboci_cli::Create;
 
-use crate::{cgroup_mounts, cleanup, devices};
 use crate::cli::GlobalOpts;
 use crate::{bundle, commands};
+use crate::{cgroup_mounts, cleanup, devices};
 
 pub fn create(args: Create, global: &GlobalOpts) -> Result<()> {
     let init = Init {
@@ -61,17 +61,20 @@ impl Init<'_> {
             devices::revoke_console(&spec, &config.cgroup_path)?;
             Ok(container)
         });
-        hardened.or_else(|err| {
+        hardened.map_err(|err| {
             if let Err(cleanup_err) = cleanup::remove_leftovers(&dir, id, global.systemd_cgroup) {
                 tracing::error!(%cleanup_err, "cleanup after a failed create");
             }
             // Hook failures in the container's processes reach us as text, not as a HookError.
             let err = if format!("{err:#}").contains("hook") {
-                err.context(format!("OCI hook failed (hooks: {})", bundle::describe_hooks(&spec)))
+                err.context(format!(
+                    "OCI hook failed (hooks: {})",
+                    bundle::describe_hooks(&spec)
+                ))
             } else {
                 err
             };
-            Err(err.context(format!("create container {id}")))
+            err.context(format!("create container {id}"))
         })
     }
 }

@@ -23,7 +23,9 @@ pub fn exec(args: Exec, root: &Path) -> Result<u8> {
         }
     };
     // libcontainer reads the process from a file; keep it inside the state directory.
-    let process_file = container.root.join(format!("exec-{}.json", std::process::id()));
+    let process_file = container
+        .root
+        .join(format!("exec-{}.json", std::process::id()));
     fs::write(&process_file, serde_json::to_vec(&process)?)
         .with_context(|| format!("write {}", process_file.display()))?;
 

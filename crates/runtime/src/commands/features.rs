@@ -14,7 +14,9 @@ const HOOKS: [&str; 6] = [
     "poststop",
 ];
 
-const NAMESPACES: [&str; 8] = ["cgroup", "ipc", "mount", "network", "pid", "user", "uts", "time"];
+const NAMESPACES: [&str; 8] = [
+    "cgroup", "ipc", "mount", "network", "pid", "user", "uts", "time",
+];
 
 const SECCOMP_ACTIONS: [&str; 9] = [
     "SCMP_ACT_ALLOW",

@@ -29,22 +29,21 @@ pub fn list(args: &List, root: &Path) -> Result<()> {
         println!("{}", serde_json::to_string(&states)?);
         return Ok(());
     }
-    let rows: Vec<[String; 6]> = std::iter::once(
-        ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from),
-    )
-    .chain(states.iter().map(|s| {
-        [
-            s.id.clone(),
-            s.pid.to_string(),
-            s.status.clone(),
-            s.bundle.display().to_string(),
-            s.created
-                .map(|c| c.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true))
-                .unwrap_or_default(),
-            s.owner.clone(),
-        ]
-    }))
-    .collect();
+    let rows: Vec<[String; 6]> =
+        std::iter::once(["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from))
+            .chain(states.iter().map(|s| {
+                [
+                    s.id.clone(),
+                    s.pid.to_string(),
+                    s.status.clone(),
+                    s.bundle.display().to_string(),
+                    s.created
+                        .map(|c| c.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true))
+                        .unwrap_or_default(),
+                    s.owner.clone(),
+                ]
+            }))
+            .collect();
     let widths: Vec<usize> = (0..6)
         .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
         .collect();

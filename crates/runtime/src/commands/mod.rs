@@ -27,8 +27,8 @@ use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::syscall::syscall::SyscallType;
 
 use crate::bundle;
-use crate::executor::RuneExecutor;
 use crate::cli::{Command, GlobalOpts};
+use crate::executor::RuneExecutor;
 
 /// The OCI runtime-spec version rune-run implements.
 pub const OCI_VERSION: &str = oci_spec::runtime::VERSION;

@@ -34,7 +34,11 @@ fn print_table(pids: &[i32], options: &[String]) -> Result<()> {
         .output()
         .context("run ps")?;
     if !out.status.success() {
-        bail!("ps {}: {}", options.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "ps {}: {}",
+            options.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let mut lines = text.lines();
@@ -45,7 +49,10 @@ fn print_table(pids: &[i32], options: &[String]) -> Result<()> {
         .context("ps output has no PID column")?;
     println!("{header}");
     for line in lines {
-        let pid = line.split_whitespace().nth(column).and_then(|p| p.parse().ok());
+        let pid = line
+            .split_whitespace()
+            .nth(column)
+            .and_then(|p| p.parse().ok());
         if pid.is_some_and(|p| pids.contains(&p)) {
             println!("{line}");
         }

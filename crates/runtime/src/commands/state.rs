@@ -64,6 +64,9 @@ fn rootfs_of(bundle: &Path) -> PathBuf {
 
 pub fn state(id: &str, root: &Path) -> Result<()> {
     let mut container = commands::load(id, root)?;
-    println!("{}", serde_json::to_string_pretty(&RuncState::of(&mut container)?)?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&RuncState::of(&mut container)?)?
+    );
     Ok(())
 }

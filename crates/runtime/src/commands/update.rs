@@ -7,8 +7,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use libcgroups::common::{CgroupManager, ControllerOpt};
-use liboci_cli::Update;
 use libcontainer::config::YoukiConfig;
+use liboci_cli::Update;
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxResources, Spec};
 
 use crate::{commands, devices};
@@ -47,7 +47,11 @@ fn read_resources(source: &Path) -> Result<LinuxResources> {
         (source.display().to_string(), text)
     };
     serde_json::from_str(&text).map_err(|e| {
-        anyhow::anyhow!("resources from {name}: line {} column {}: {e}", e.line(), e.column())
+        anyhow::anyhow!(
+            "resources from {name}: line {} column {}: {e}",
+            e.line(),
+            e.column()
+        )
     })
 }
 

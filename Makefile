@@ -1,0 +1,38 @@
+# Rune: the two entry points are `make demo` (a container through rune-run) and `make test`
+# (everything CI runs). Both install what they need first.
+
+CARGO ?= cargo
+RUNE_RUN := target/release/rune-run
+
+.PHONY: all deps build demo lint test test-unit test-e2e bench clean
+
+all: build
+
+deps:
+	bash hack/install-deps.sh
+
+build: deps
+	$(CARGO) build --release --workspace --bins
+
+demo: build
+	bash hack/demo.sh $(RUNE_RUN)
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test-unit: deps
+	$(CARGO) test --workspace --bins --lib
+
+# The end-to-end tests need root, runc and the release binary; they are #[ignore]d in a plain
+# `cargo test` and run here.
+test-e2e: build
+	RUNE_RUN=$(CURDIR)/$(RUNE_RUN) $(CARGO) test -p rune-integration --tests -- --include-ignored
+
+test: build lint test-unit test-e2e
+
+bench: build
+	bash hack/bench/run-true.sh
+
+clean:
+	$(CARGO) clean
