@@ -57,7 +57,10 @@ fn weaker_mounts(mountinfo: &str, dest: &Path, flags: MsFlags) -> Vec<PathBuf> {
             let fields: Vec<&str> = left.split_whitespace().collect();
             let (point, opts) = (Path::new(fields.get(4)?), *fields.get(5)?);
             let fstype = right.split_whitespace().next()?;
-            if fstype != "cgroup" || !point.starts_with(dest) || point == dest {
+            let is_cgroup = fstype == "cgroup" || fstype == "cgroup2";
+            // On v1 the hierarchies sit below `dest`; on v2 cgroup2 is mounted at `dest`.
+            let inside = point.starts_with(dest) && (point != dest || fstype == "cgroup2");
+            if !is_cgroup || !inside {
                 return None;
             }
             let has = |name: &str| opts.split(',').any(|o| o == name);
@@ -82,8 +85,8 @@ pub fn harden(spec: &Spec, init: Pid) -> Result<(), CgroupMountError> {
     if weaker_mounts(&info, &dest, flags).is_empty() {
         return Ok(());
     }
-    let exe = std::env::current_exe().map_err(|e| CgroupMountError::Helper(e.to_string()))?;
-    let out = std::process::Command::new(exe)
+    // Not current_exe(): a sealed copy of rune-run lives in a memfd with no usable path.
+    let out = std::process::Command::new("/proc/self/exe")
         .args([
             "remount-cgroups",
             &pid.to_string(),
@@ -133,12 +136,19 @@ mod tests {
 2 1 0:2 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - tmpfs tmpfs rw
 3 2 0:3 /x /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
 4 2 0:4 /x /sys/fs/cgroup/pids ro,nosuid,nodev,noexec,relatime - cgroup cgroup rw,pids
-5 1 0:5 / /proc/sys ro,relatime - proc proc rw";
+5 1 0:5 / /proc/sys ro,relatime - proc proc rw
+6 1 0:6 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw";
 
     #[test]
     fn finds_only_cgroup_mounts_missing_flags() {
         let all = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
         let weak = weaker_mounts(INFO, Path::new("/sys/fs/cgroup"), all);
-        assert_eq!(weak, vec![PathBuf::from("/sys/fs/cgroup/memory")]);
+        assert_eq!(
+            weak,
+            vec![
+                PathBuf::from("/sys/fs/cgroup/memory"),
+                PathBuf::from("/sys/fs/cgroup/unified")
+            ]
+        );
     }
 }

@@ -73,6 +73,13 @@ pub enum Command {
     RemountCgroups(RemountCgroups),
 }
 
+impl Command {
+    /// Verbs whose child processes join the container before they exec its program.
+    pub fn enters_container(&self) -> bool {
+        matches!(self, Self::Create(_) | Self::Run(_) | Self::Exec(_))
+    }
+}
+
 /// Arguments of the internal cgroup-remount helper (see `cgroup_mounts`).
 #[derive(Args, Debug)]
 pub struct RemountCgroups {

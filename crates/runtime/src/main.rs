@@ -44,6 +44,15 @@ fn main() -> ExitCode {
         }
     };
 
+    // CVE-2019-5736: the verbs that fork into a container run from a sealed copy of this
+    // binary, so a container process that opens /proc/PID/exe cannot rewrite rune-run.
+    if command.enters_container()
+        && let Err(err) = pentacle::ensure_sealed()
+    {
+        log.write(Level::ERROR, &format!("seal /proc/self/exe: {err}"));
+        return ExitCode::FAILURE;
+    }
+
     match commands::dispatch(command, &opts.global) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
