@@ -9,15 +9,20 @@ import argparse
 import random
 import statistics
 import subprocess
+import tempfile
 import time
 
 
 def timed(argv):
-    start = time.perf_counter_ns()
-    done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True)
-    elapsed = (time.perf_counter_ns() - start) / 1e6
-    if done.returncode != 0:
-        raise SystemExit(f"{argv} failed ({done.returncode}): {done.stderr.decode()}")
+    # stderr goes to a file, not a pipe: a created container inherits it and would keep a
+    # pipe open long after the runtime has exited.
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter_ns()
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        elapsed = (time.perf_counter_ns() - start) / 1e6
+        if done.returncode != 0:
+            err.seek(0)
+            raise SystemExit(f"{argv} failed ({done.returncode}): {err.read().decode()}")
     return elapsed
 
 

@@ -4,9 +4,9 @@
 //! a namespaced cgroupfs without `ro`), whatever the spec's `/sys/fs/cgroup` mount says. With
 //! docker's and podman's `ro,nosuid,nodev,noexec` that leaves a container root free to rewrite
 //! its own limits (`memory.limit_in_bytes`, `pids.max`): runc honours the flags, so must we.
-//! After `create` has built the mount namespace, and before the program runs, a helper
-//! (`rune-run` itself, single-threaded as `setns(CLONE_NEWNS)` requires) enters the init's
-//! mount namespace and remounts each hierarchy with the spec's flags.
+//! After `create` has built the mount namespace, and before the program runs, a forked child
+//! (single-threaded, as `setns(CLONE_NEWNS)` requires) enters the init's mount namespace and
+//! remounts each hierarchy with the spec's flags.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -16,15 +16,17 @@ use nix::sched::{CloneFlags, setns};
 use nix::unistd::Pid;
 use oci_spec::runtime::Spec;
 
+use crate::sys;
+
 #[derive(Debug, thiserror::Error)]
 pub enum CgroupMountError {
     #[error("read mounts of the container init {pid}: {source}")]
     MountInfo { pid: i32, source: std::io::Error },
-    #[error("enter the mount namespace of the container init {pid}: {source}")]
-    Setns { pid: i32, source: nix::Error },
+    #[error("enter the mount namespace of the container init: {source}")]
+    Setns { source: nix::Error },
     #[error("remount {path} with the flags of config.json: {source}")]
     Remount { path: PathBuf, source: nix::Error },
-    #[error("run the cgroup remount helper: {0}")]
+    #[error("remount cgroups in the container: {0}")]
     Helper(String),
 }
 
@@ -73,8 +75,9 @@ fn weaker_mounts(mountinfo: &str, dest: &Path, flags: MsFlags) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Called by `create` once the init waits for `start`: runs the helper if anything is weaker
-/// than the spec asks.
+/// Called by `create` once the init waits for `start`: if any hierarchy is weaker than the
+/// spec asks, a forked child enters the init's mount namespace (its root becomes the
+/// container's) and remounts each in place.
 pub fn harden(spec: &Spec, init: Pid) -> Result<(), CgroupMountError> {
     let Some((dest, flags)) = wanted_flags(spec) else {
         return Ok(());
@@ -82,39 +85,22 @@ pub fn harden(spec: &Spec, init: Pid) -> Result<(), CgroupMountError> {
     let pid = init.as_raw();
     let info = std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
         .map_err(|source| CgroupMountError::MountInfo { pid, source })?;
-    if weaker_mounts(&info, &dest, flags).is_empty() {
+    let weak = weaker_mounts(&info, &dest, flags);
+    if weak.is_empty() {
         return Ok(());
     }
-    // Not current_exe(): a sealed copy of rune-run lives in a memfd with no usable path.
-    let out = std::process::Command::new("/proc/self/exe")
-        .args([
-            "remount-cgroups",
-            &pid.to_string(),
-            &dest.display().to_string(),
-        ])
-        .arg(flags.bits().to_string())
-        .output()
-        .map_err(|e| CgroupMountError::Helper(e.to_string()))?;
-    if !out.status.success() {
-        return Err(CgroupMountError::Helper(
-            String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-        ));
-    }
-    Ok(())
-}
-
-/// The helper: a fresh single-threaded process enters the init's mount namespace (its root
-/// becomes the container's) and remounts each weaker hierarchy in place.
-pub fn remount_in(pid: i32, dest: &Path, flags: MsFlags) -> Result<(), CgroupMountError> {
-    let info = std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
-        .map_err(|source| CgroupMountError::MountInfo { pid, source })?;
     let ns = File::open(format!("/proc/{pid}/ns/mnt"))
         .map_err(|source| CgroupMountError::MountInfo { pid, source })?;
-    setns(ns, CloneFlags::CLONE_NEWNS).map_err(|source| CgroupMountError::Setns { pid, source })?;
-    for point in weaker_mounts(&info, dest, flags) {
+    sys::in_child(|| remount_all(ns, &weak, flags).map_err(|e| e.to_string()))
+        .map_err(CgroupMountError::Helper)
+}
+
+fn remount_all(ns: File, points: &[PathBuf], flags: MsFlags) -> Result<(), CgroupMountError> {
+    setns(ns, CloneFlags::CLONE_NEWNS).map_err(|source| CgroupMountError::Setns { source })?;
+    for point in points {
         mount(
             None::<&str>,
-            &point,
+            point,
             None::<&str>,
             MsFlags::MS_REMOUNT | MsFlags::MS_BIND | flags,
             None::<&str>,

@@ -68,9 +68,6 @@ pub enum Command {
     Events(Events),
     Features(Features),
     Spec(Spec),
-    /// internal: re-apply the spec's flags to the container's cgroup mounts
-    #[command(hide = true)]
-    RemountCgroups(RemountCgroups),
 }
 
 impl Command {
@@ -78,14 +75,6 @@ impl Command {
     pub fn enters_container(&self) -> bool {
         matches!(self, Self::Create(_) | Self::Run(_) | Self::Exec(_))
     }
-}
-
-/// Arguments of the internal cgroup-remount helper (see `cgroup_mounts`).
-#[derive(Args, Debug)]
-pub struct RemountCgroups {
-    pub pid: i32,
-    pub destination: PathBuf,
-    pub flags: u64,
 }
 
 /// Send a signal to the container's init (or to every process with `--all`).

@@ -53,11 +53,6 @@ pub fn dispatch(command: Command, global: &GlobalOpts) -> Result<u8> {
         Command::Events(args) => events::events(&args, root).map(|()| 0),
         Command::Features(_) => features::features().map(|()| 0),
         Command::Spec(args) => spec::spec(&args).map(|()| 0),
-        Command::RemountCgroups(args) => {
-            let flags = nix::mount::MsFlags::from_bits_truncate(args.flags);
-            crate::cgroup_mounts::remount_in(args.pid, &args.destination, flags)?;
-            Ok(0)
-        }
     }
 }
 
