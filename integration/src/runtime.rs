@@ -76,6 +76,14 @@ impl Runtime {
         cmd
     }
 
+    /// Starts a long-running call (a foreground `run`) with stdin closed, without waiting.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.command(args)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn runtime")
+    }
+
     /// Runs with stdin closed (as a daemon would) and collects the output.
     pub fn call(&self, args: &[&str]) -> Run {
         self.call_with_stdin(args, None)

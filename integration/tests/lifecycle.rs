@@ -87,11 +87,7 @@ fn run_reports_death_by_signal() {
     let rt = Runtime::rune();
     let id = unique_id("signaled");
     let bundle = Bundle::busybox(&["sleep", "1000"]);
-    let mut run = rt
-        .command(&["run", "--bundle", bundle.path_str(), &id])
-        .stdin(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut run = rt.spawn(&["run", "--bundle", bundle.path_str(), &id]);
     assert!(rt.wait_status(&id, "running"));
     rt.ok(&["kill", &id, "KILL"]);
     let status = run.wait().unwrap();
@@ -110,11 +106,7 @@ fn run_forwards_signals_to_the_init() {
         "-c",
         "trap 'exit 42' USR1; while :; do sleep 0.05; done",
     ]);
-    let mut run = rt
-        .command(&["run", "--bundle", bundle.path_str(), &id])
-        .stdin(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut run = rt.spawn(&["run", "--bundle", bundle.path_str(), &id]);
     assert!(rt.wait_status(&id, "running"));
     assert!(rt.wait_processes(&id, 2), "the trap loop never started");
     nix::sys::signal::kill(

@@ -47,11 +47,27 @@ pub fn remove_leftovers(container_dir: &Path, id: &str, systemd: bool) -> Result
         let manager = create_cgroup_manager(cgroup).map_err(|e| err(e.to_string()))?;
         manager.remove().map_err(|e| err(e.to_string()))?;
     }
-    match fs::remove_dir_all(container_dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CleanupError::StateDir {
-            path: container_dir.display().to_string(),
-            source: e,
-        }),
-        _ => Ok(()),
+    remove_state_dir(container_dir)
+}
+
+/// A concurrent verb on the same container (a `kill` saving the state it just changed) can
+/// add a file while the directory is being emptied; try again a few times before giving up.
+fn remove_state_dir(dir: &Path) -> Result<(), CleanupError> {
+    let mut attempts = 0;
+    loop {
+        match fs::remove_dir_all(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty && attempts < 5 => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => {
+                return Err(CleanupError::StateDir {
+                    path: dir.display().to_string(),
+                    source: e,
+                });
+            }
+        }
     }
 }

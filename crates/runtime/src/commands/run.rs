@@ -10,6 +10,7 @@ use nix::unistd::Pid;
 
 use crate::cli::GlobalOpts;
 use crate::commands::create::Init;
+use crate::commands::delete;
 use crate::exit_status;
 
 pub fn run(args: Run, global: &GlobalOpts) -> Result<u8> {
@@ -29,8 +30,9 @@ pub fn run(args: Run, global: &GlobalOpts) -> Result<u8> {
     if !args.detach {
         signals.thread_block().context("block signals")?;
     }
+    let id = args.container_id.as_str();
     if let Err(err) = container.start() {
-        let _ = container.delete(true);
+        let _ = delete::delete(id, true, &global.root);
         return Err(err).with_context(|| format!("start container {}", args.container_id));
     }
     if args.detach {
@@ -41,9 +43,7 @@ pub fn run(args: Run, global: &GlobalOpts) -> Result<u8> {
         .context("container state has no init pid after start")?;
     let status = wait_forwarding(pid, &signals);
     if !args.keep {
-        container
-            .delete(true)
-            .with_context(|| format!("delete container {}", args.container_id))?;
+        delete::delete(id, true, &global.root)?;
     }
     status
 }
