@@ -4,7 +4,9 @@
 CARGO ?= cargo
 RUNE_RUN := target/release/rune-run
 
-.PHONY: all deps build demo lint test test-unit test-e2e bench clean
+.PHONY: all deps build demo install lint test test-unit test-e2e bench clean
+
+PREFIX ?= /usr/local
 
 all: build
 
@@ -16,6 +18,9 @@ build: deps
 
 demo: build
 	bash hack/demo.sh $(RUNE_RUN)
+
+install: build
+	bash hack/install.sh $(PREFIX)
 
 lint:
 	$(CARGO) fmt --all --check

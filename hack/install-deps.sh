@@ -10,6 +10,8 @@ packages=(
 	busybox-static runc jq
 	# benchmarks: the other peers
 	crun hyperfine
+	# the real clients the tests drive rune-run through
+	docker.io containerd podman conmon catatonit uidmap
 )
 
 missing=()

@@ -6,7 +6,9 @@
 
 pub mod bundle;
 pub mod console;
+pub mod daemon;
 pub mod host;
+pub mod image;
 pub mod runtime;
 
 pub use bundle::Bundle;

@@ -155,42 +155,35 @@ fn check_spec(spec: &Spec) -> Result<(), (&'static str, String)> {
         return Err(("root", "missing".to_owned()));
     }
     if let Some(adj) = process.oom_score_adj() {
-        check_oom_score_adj(adj, &host_oom_score_adj(), has_cap_sys_resource())
-            .map_err(|why| ("process.oomScoreAdj", why))?;
+        check_oom_score_adj(adj).map_err(|why| ("process.oomScoreAdj", why))?;
     }
     Ok(())
 }
 
-/// The kernel lets a process lower its `oom_score_adj` below the current value only with
-/// CAP_SYS_RESOURCE. runc fails here with "can't get final child's PID from pipe: EOF".
-fn check_oom_score_adj(wanted: i32, current: &Option<i32>, cap: bool) -> Result<(), String> {
+const OOM_SCORE_ADJ: &str = "/proc/self/oom_score_adj";
+
+/// The kernel refuses a value below the process's hidden `oom_score_adj_min` without
+/// CAP_SYS_RESOURCE; that minimum is not readable, so ask the kernel: set the value on
+/// rune-run itself (its container processes inherit it anyway) and put the old one back
+/// (always allowed: it was valid). runc fails here with "can't get final child's PID from
+/// pipe: EOF".
+fn check_oom_score_adj(wanted: i32) -> Result<(), String> {
     if !(-1000..=1000).contains(&wanted) {
         return Err(format!("{wanted} is outside -1000..1000"));
     }
-    match current {
-        Some(cur) if wanted < *cur && !cap => Err(format!(
-            "{wanted} is below this process's {cur} and lowering it needs CAP_SYS_RESOURCE, \
-             which rune-run does not have"
+    let current = fs::read_to_string(OOM_SCORE_ADJ).map_err(|e| format!("{OOM_SCORE_ADJ}: {e}"))?;
+    match fs::write(OOM_SCORE_ADJ, wanted.to_string()) {
+        Ok(()) => {
+            let _ = fs::write(OOM_SCORE_ADJ, current.trim());
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(format!(
+            "{wanted} is below what this host lets rune-run set (currently {}): lowering it \
+             needs CAP_SYS_RESOURCE, which rune-run does not have",
+            current.trim()
         )),
-        _ => Ok(()),
+        Err(e) => Err(format!("{wanted}: {e}")),
     }
-}
-
-fn host_oom_score_adj() -> Option<i32> {
-    fs::read_to_string("/proc/self/oom_score_adj")
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
-
-fn has_cap_sys_resource() -> bool {
-    caps::has_cap(
-        None,
-        caps::CapSet::Effective,
-        caps::Capability::CAP_SYS_RESOURCE,
-    )
-    .unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -206,11 +199,12 @@ mod tests {
     }
 
     #[test]
-    fn oom_score_adj_needs_the_capability_to_go_down() {
-        assert!(check_oom_score_adj(-500, &Some(0), false).is_err());
-        assert!(check_oom_score_adj(-500, &Some(0), true).is_ok());
-        assert!(check_oom_score_adj(500, &Some(0), false).is_ok());
-        assert!(check_oom_score_adj(2000, &Some(0), true).is_err());
+    fn oom_score_adj_is_checked_against_the_kernel() {
+        let before = fs::read_to_string(OOM_SCORE_ADJ).unwrap();
+        assert!(check_oom_score_adj(2000).is_err());
+        // Raising is always allowed, and leaves the process as it was.
+        assert!(check_oom_score_adj(999).is_ok());
+        assert_eq!(fs::read_to_string(OOM_SCORE_ADJ).unwrap(), before);
     }
 
     #[test]
