@@ -24,3 +24,11 @@ if ((${#missing[@]})); then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# A CRI client for the Kubernetes RuntimeClass tests (crictl is not packaged in Debian 12):
+# the generated CRI v1 stubs from PyPI, in a venv of their own.
+cri_venv=${RUNE_CRI_VENV:-$HOME/.cache/rune/cri-venv}
+if [[ ! -x $cri_venv/bin/python ]] || ! "$cri_venv/bin/python" -c 'import cri_api.v1.api_pb2_grpc' 2>/dev/null; then
+	python3 -m venv "$cri_venv"
+	"$cri_venv/bin/pip" install -q container-runtime-interface-api==2.0.1
+fi
