@@ -9,21 +9,9 @@ import argparse
 import random
 import statistics
 import subprocess
-import tempfile
 import time
 
-
-def timed(argv):
-    # stderr goes to a file, not a pipe: a created container inherits it and would keep a
-    # pipe open long after the runtime has exited.
-    with tempfile.TemporaryFile() as err:
-        start = time.perf_counter_ns()
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
-        elapsed = (time.perf_counter_ns() - start) / 1e6
-        if done.returncode != 0:
-            err.seek(0)
-            raise SystemExit(f"{argv} failed ({done.returncode}): {err.read().decode()}")
-    return elapsed
+from timing import table, timed
 
 
 def main():
@@ -62,14 +50,7 @@ def main():
             phases["start + wait"].append((time.perf_counter_ns() - start) / 1e6)
             phases["delete"].append(timed([rune, "--root", root, "delete", cid]))
 
-    base = statistics.median(samples["runc"]) if "runc" in samples else None
-    print(f"\n`run` of a busybox /bin/true container, {args.rounds} interleaved rounds\n")
-    print("| runtime | median ms | min ms | vs runc |")
-    print("|---|---:|---:|---:|")
-    for name, s in sorted(samples.items(), key=lambda kv: statistics.median(kv[1])):
-        med = statistics.median(s)
-        ratio = f"{med / base:.2f}x" if base else "-"
-        print(f"| {name} | {med:.1f} | {min(s):.1f} | {ratio} |")
+    table(samples, "runc", f"`run` of a busybox /bin/true container, {args.rounds} interleaved rounds")
     if rune:
         print("\nrune-run by phase (separate commands, so each pays its own start-up)\n")
         print("| phase | median ms |")
