@@ -38,6 +38,7 @@ test: build lint test-unit test-e2e
 
 bench: build
 	bash hack/bench/run-true.sh
+	bash hack/bench/clients.sh
 
 clean:
 	$(CARGO) clean
