@@ -7,6 +7,7 @@
 pub mod bundle;
 pub mod console;
 pub mod daemon;
+pub mod docker_cli;
 pub mod host;
 pub mod image;
 pub mod runtime;

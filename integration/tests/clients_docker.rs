@@ -1,12 +1,14 @@
 //! docker (dockerd 20.10 with its own containerd and containerd-shim-runc-v2) driving
-//! rune-run as `--runtime rune`, side by side with runc, on a private daemon.
+//! rune-run as `--runtime rune`, side by side with runc, on a private daemon. dockerd always
+//! adds its `libnetwork-setkey` prestart hook, so every container here runs an OCI hook.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use rune_integration::Runtime;
 use rune_integration::daemon::Daemon;
-use rune_integration::image::{IMAGE, busybox_archive};
-use rune_integration::{Runtime, host};
+use rune_integration::docker_cli::{DockerCli, Rt, exercise};
+use rune_integration::image::busybox_archive;
 use serde_json::json;
 
 struct Docker {
@@ -38,161 +40,43 @@ impl Docker {
         ]);
         let daemon = Daemon::start("dockerd", dir, cmd, &socket);
         let docker = Self { daemon, socket };
-        docker.ok(&["load", "-i", busybox_archive().to_str().unwrap()]);
+        docker.ok(
+            Rt::Runc,
+            &["load", "-i", busybox_archive().to_str().unwrap()],
+        );
         docker
     }
+}
 
-    fn cmd(&self, args: &[&str]) -> Output {
+impl DockerCli for Docker {
+    const UPDATES_PIDS: bool = true;
+
+    fn cmd(&self, rt: Rt, args: &[&str]) -> Output {
+        let mut args = args.to_vec();
+        if args.first() == Some(&"run") {
+            let name = if rt == Rt::Rune { "rune" } else { "runc" };
+            args.splice(1..1, ["--runtime", name]);
+        }
         Command::new("docker")
             .arg("-H")
             .arg(format!("unix://{}", self.socket.display()))
-            .args(args)
+            .args(&args)
             .output()
             .expect("run docker")
     }
 
-    #[track_caller]
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.cmd(args);
-        assert!(
-            out.status.success(),
-            "docker {args:?}: {}\n--- dockerd log ---\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            self.daemon.log()
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+    fn context(&self) -> String {
+        format!("--- dockerd log ---\n{}", self.daemon.log())
     }
-}
 
-/// One scenario under both runtimes: output and exit code must agree.
-fn both(docker: &Docker, args: &[&str]) -> [(Option<i32>, String); 2] {
-    ["runc", "rune"].map(|rt| {
-        let mut full = vec!["run", "--rm", "--network", "none", "--runtime", rt];
-        full.extend_from_slice(args);
-        let out = docker.cmd(&full);
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
-    })
+    fn cgroup_of(&self, id: &str) -> String {
+        let full = self.ok(Rt::Rune, &["inspect", "-f", "{{.Id}}", id]);
+        format!("/docker/{}", full.trim())
+    }
 }
 
 #[test]
 #[ignore = "needs root, runc and a release rune-run: run with make test"]
 fn docker_drives_rune_run() {
-    let docker = Docker::start();
-
-    let [runc, rune] = both(&docker, &[IMAGE, "sh", "-c", "echo hi; exit 3"]);
-    assert_eq!(rune, (Some(3), "hi\n".to_owned()));
-    assert_eq!(runc, rune);
-
-    // A tty container (-t): docker passes a console socket.
-    let [runc, rune] = both(
-        &docker,
-        &["-t", IMAGE, "sh", "-c", "tty >/dev/null && echo tty"],
-    );
-    assert_eq!(rune.0, Some(0));
-    assert_eq!(rune.1.trim(), "tty");
-    assert_eq!(runc.1.trim(), rune.1.trim());
-
-    // A long-running container: exec, top, pause/resume, update, logs, stop.
-    let id = docker
-        .ok(&[
-            "run",
-            "-d",
-            "--network",
-            "none",
-            "--runtime",
-            "rune",
-            IMAGE,
-            "sh",
-            "-c",
-            "echo started; trap 'echo bye; exit 0' TERM; while :; do sleep 0.1; done",
-        ])
-        .trim()
-        .to_owned();
-    assert_eq!(
-        docker.ok(&["exec", &id, "sh", "-c", "echo in-exec"]),
-        "in-exec\n"
-    );
-    let out = docker.cmd(&["exec", &id, "sh", "-c", "exit 5"]);
-    assert_eq!(out.status.code(), Some(5));
-    assert_eq!(
-        docker
-            .ok(&["exec", "-t", &id, "sh", "-c", "tty >/dev/null && echo tty"])
-            .trim(),
-        "tty"
-    );
-    let top = docker.ok(&["top", &id]);
-    assert!(top.contains("sleep") || top.contains("while"), "{top}");
-
-    docker.ok(&["pause", &id]);
-    assert_eq!(
-        docker
-            .ok(&["inspect", "-f", "{{.State.Status}}", &id])
-            .trim(),
-        "paused"
-    );
-    docker.ok(&["unpause", &id]);
-
-    docker.ok(&[
-        "update",
-        "--memory",
-        "64m",
-        "--memory-swap",
-        "128m",
-        "--pids-limit",
-        "50",
-        &id,
-    ]);
-    let cgroup = format!(
-        "/docker/{}",
-        docker.ok(&["inspect", "-f", "{{.Id}}", &id]).trim()
-    );
-    assert_eq!(
-        host::cgroup_file(&cgroup, "memory.limit_in_bytes").as_deref(),
-        Some("67108864")
-    );
-    assert_eq!(
-        host::cgroup_file(&cgroup, "pids.max").as_deref(),
-        Some("50")
-    );
-
-    docker.ok(&["stop", "-t", "10", &id]);
-    assert_eq!(
-        docker
-            .ok(&["inspect", "-f", "{{.State.ExitCode}}", &id])
-            .trim(),
-        "0"
-    );
-    let logs = docker.ok(&["logs", &id]);
-    assert_eq!(logs, "started\nbye\n");
-
-    // A container that ignores SIGTERM is killed after the grace period.
-    let id2 = docker
-        .ok(&[
-            "run",
-            "-d",
-            "--network",
-            "none",
-            "--runtime",
-            "rune",
-            IMAGE,
-            "sleep",
-            "1000",
-        ])
-        .trim()
-        .to_owned();
-    docker.ok(&["stop", "-t", "1", &id2]);
-    assert_eq!(
-        docker
-            .ok(&["inspect", "-f", "{{.State.ExitCode}}", &id2])
-            .trim(),
-        "137"
-    );
-    docker.ok(&["rm", &id, &id2]);
-    assert!(
-        host::cgroup_dirs(&cgroup).is_empty(),
-        "cgroup left after docker rm"
-    );
+    exercise(&Docker::start());
 }

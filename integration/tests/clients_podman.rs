@@ -4,14 +4,15 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use rune_integration::Runtime;
 use rune_integration::daemon::unmount_under;
-use rune_integration::image::{IMAGE, busybox_archive};
-use rune_integration::{Runtime, host};
+use rune_integration::docker_cli::{DockerCli, Rt, exercise};
+use rune_integration::image::busybox_archive;
 use tempfile::TempDir;
 
 struct Podman {
     dir: TempDir,
-    runtimes: [(&'static str, PathBuf); 2],
+    rune: PathBuf,
 }
 
 impl Podman {
@@ -28,19 +29,26 @@ impl Podman {
         )
         .unwrap();
         let podman = Self {
-            runtimes: [
-                ("runc", PathBuf::from("/usr/sbin/runc")),
-                ("rune", Runtime::rune().bin),
-            ],
             dir,
+            rune: Runtime::rune().bin,
         };
-        podman.ok("runc", &["load", "-i", busybox_archive().to_str().unwrap()]);
+        podman.ok(
+            Rt::Runc,
+            &["load", "-i", busybox_archive().to_str().unwrap()],
+        );
         podman
     }
+}
 
-    fn cmd(&self, runtime: &str, args: &[&str]) -> Output {
+impl DockerCli for Podman {
+    const UPDATES_PIDS: bool = false;
+
+    fn cmd(&self, rt: Rt, args: &[&str]) -> Output {
         let d = self.dir.path();
-        let bin = &self.runtimes.iter().find(|(n, _)| *n == runtime).unwrap().1;
+        let runtime = match rt {
+            Rt::Runc => PathBuf::from("/usr/sbin/runc"),
+            Rt::Rune => self.rune.clone(),
+        };
         Command::new("podman")
             .env("CONTAINERS_CONF", d.join("containers.conf"))
             .arg("--root")
@@ -50,133 +58,30 @@ impl Podman {
             .arg("--tmpdir")
             .arg(d.join("tmp"))
             .arg("--runtime")
-            .arg(bin)
+            .arg(runtime)
             .args(args)
             .output()
             .expect("run podman")
     }
 
-    #[track_caller]
-    fn ok(&self, runtime: &str, args: &[&str]) -> String {
-        let out = self.cmd(runtime, args);
-        assert!(
-            out.status.success(),
-            "podman --runtime {runtime} {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+    fn context(&self) -> String {
+        String::new()
+    }
+
+    fn cgroup_of(&self, id: &str) -> String {
+        format!("/libpod_parent/libpod-{id}")
     }
 }
 
 impl Drop for Podman {
     fn drop(&mut self) {
-        let _ = self.cmd("runc", &["rm", "--all", "--force"]);
+        let _ = self.cmd(Rt::Runc, &["rm", "--all", "--force"]);
         unmount_under(self.dir.path());
     }
-}
-
-fn both(podman: &Podman, args: &[&str]) -> [(Option<i32>, String); 2] {
-    ["runc", "rune"].map(|rt| {
-        let mut full = vec!["run", "--rm", "--network", "none"];
-        full.extend_from_slice(args);
-        let out = podman.cmd(rt, &full);
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
-    })
 }
 
 #[test]
 #[ignore = "needs root, runc and a release rune-run: run with make test"]
 fn podman_drives_rune_run() {
-    let podman = Podman::new();
-
-    let [runc, rune] = both(&podman, &[IMAGE, "sh", "-c", "echo hi; exit 3"]);
-    assert_eq!(rune, (Some(3), "hi\n".to_owned()));
-    assert_eq!(runc, rune);
-
-    let [runc, rune] = both(
-        &podman,
-        &["-t", IMAGE, "sh", "-c", "tty >/dev/null && echo tty"],
-    );
-    assert_eq!((rune.0, rune.1.trim()), (Some(0), "tty"));
-    assert_eq!(runc.1.trim(), rune.1.trim());
-
-    let rt = "rune";
-    let id = podman
-        .ok(
-            rt,
-            &[
-                "run",
-                "-d",
-                "--network",
-                "none",
-                IMAGE,
-                "sh",
-                "-c",
-                "echo started; trap 'echo bye; exit 0' TERM; while :; do sleep 0.1; done",
-            ],
-        )
-        .trim()
-        .to_owned();
-    assert_eq!(
-        podman.ok(rt, &["exec", &id, "sh", "-c", "echo in-exec"]),
-        "in-exec\n"
-    );
-    assert_eq!(
-        podman
-            .cmd(rt, &["exec", &id, "sh", "-c", "exit 5"])
-            .status
-            .code(),
-        Some(5)
-    );
-    assert_eq!(
-        podman
-            .ok(
-                rt,
-                &["exec", "-t", &id, "sh", "-c", "tty >/dev/null && echo tty"]
-            )
-            .trim(),
-        "tty"
-    );
-    let top = podman.ok(rt, &["top", &id]);
-    assert!(top.contains("sleep") || top.contains("sh"), "{top}");
-    podman.ok(rt, &["pause", &id]);
-    assert_eq!(
-        podman
-            .ok(rt, &["inspect", "-f", "{{.State.Status}}", &id])
-            .trim(),
-        "paused"
-    );
-    podman.ok(rt, &["unpause", &id]);
-    let cgroup = format!("/libpod_parent/libpod-{id}");
-    assert!(
-        !host::cgroup_dirs(&cgroup).is_empty(),
-        "podman's cgroup is not where expected"
-    );
-
-    podman.ok(rt, &["stop", "-t", "10", &id]);
-    assert_eq!(
-        podman
-            .ok(rt, &["inspect", "-f", "{{.State.ExitCode}}", &id])
-            .trim(),
-        "0"
-    );
-    assert_eq!(podman.ok(rt, &["logs", &id]), "started\nbye\n");
-
-    let id2 = podman
-        .ok(
-            rt,
-            &["run", "-d", "--network", "none", IMAGE, "sleep", "1000"],
-        )
-        .trim()
-        .to_owned();
-    podman.ok(rt, &["kill", &id2]);
-    podman.ok(rt, &["wait", &id2]);
-    podman.ok(rt, &["rm", &id, &id2]);
-    assert!(
-        host::cgroup_dirs(&cgroup).is_empty(),
-        "cgroup left after podman rm"
-    );
+    exercise(&Podman::new());
 }
