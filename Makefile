@@ -27,7 +27,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 test-unit: deps
-	$(CARGO) test --workspace --bins --lib
+	$(CARGO) test --workspace --exclude rune-integration
 
 # The end-to-end tests need root, runc and the release binary; they are #[ignore]d in a plain
 # `cargo test` and run here.

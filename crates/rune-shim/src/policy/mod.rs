@@ -1,0 +1,7 @@
+//! The Rune policy: its JSON model and the validator.
+
+pub mod model;
+pub mod validate;
+
+pub use model::Policy;
+pub use validate::{Backend, PolicyError, parse};

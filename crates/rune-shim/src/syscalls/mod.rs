@@ -1,0 +1,81 @@
+//! System call names and numbers per architecture, from the `syscalls` crate (generated from
+//! the kernel's tables), never typed by hand; and the families a rule may name.
+
+mod family;
+
+use std::fmt;
+use std::str::FromStr;
+
+pub use family::{Family, Paths, family, family_of};
+
+/// The architectures a Rune policy is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Arch {
+    X86_64,
+    Aarch64,
+    Riscv64,
+}
+
+impl Arch {
+    pub const ALL: [Arch; 3] = [Arch::X86_64, Arch::Aarch64, Arch::Riscv64];
+
+    /// The kernel's number for `name` on this architecture, if the call exists there.
+    pub fn number(self, name: &str) -> Option<u32> {
+        let id = match self {
+            Arch::X86_64 => syscalls::x86_64::Sysno::from_str(name).ok()?.id(),
+            Arch::Aarch64 => syscalls::aarch64::Sysno::from_str(name).ok()?.id(),
+            Arch::Riscv64 => syscalls::riscv64::Sysno::from_str(name).ok()?.id(),
+        };
+        u32::try_from(id).ok()
+    }
+
+    pub fn has(self, name: &str) -> bool {
+        self.number(name).is_some()
+    }
+}
+
+impl fmt::Display for Arch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "aarch64",
+            Arch::Riscv64 => "riscv64",
+        })
+    }
+}
+
+/// Whether `name` is a system call on any architecture Rune supports.
+pub fn known(name: &str) -> bool {
+    Arch::ALL.iter().any(|a| a.has(name))
+}
+
+/// Errno names (`EACCES`) to numbers, from the same generated tables.
+pub fn errno(name: &str) -> Option<i32> {
+    (1..4096)
+        .map(syscalls::Errno::new)
+        .find(|e| e.name() == Some(name))
+        .map(syscalls::Errno::into_raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_come_from_the_kernel() {
+        assert_eq!(Arch::X86_64.number("openat"), Some(257));
+        assert_eq!(Arch::Aarch64.number("openat"), Some(56));
+        assert_eq!(Arch::Riscv64.number("openat"), Some(56));
+        // x86_64 has open(2); the generic table of aarch64 and riscv64 does not.
+        assert!(Arch::X86_64.has("open"));
+        assert!(!Arch::Riscv64.has("open"));
+        assert!(known("open") && !known("opne"));
+    }
+
+    #[test]
+    fn errno_names() {
+        assert_eq!(errno("EACCES"), Some(13));
+        assert_eq!(errno("EPERM"), Some(1));
+        assert_eq!(errno("ENOPE"), None);
+    }
+}
