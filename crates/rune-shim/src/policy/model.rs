@@ -74,9 +74,28 @@ pub struct PathPredicate {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ArgMatch {
     pub index: u8,
-    pub op: String,
+    pub op: CmpOp,
     pub value: u64,
     pub value_two: Option<u64>,
+}
+
+/// The OCI seccomp comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum CmpOp {
+    #[serde(rename = "SCMP_CMP_EQ")]
+    Eq,
+    #[serde(rename = "SCMP_CMP_NE")]
+    Ne,
+    #[serde(rename = "SCMP_CMP_LT")]
+    Lt,
+    #[serde(rename = "SCMP_CMP_LE")]
+    Le,
+    #[serde(rename = "SCMP_CMP_GT")]
+    Gt,
+    #[serde(rename = "SCMP_CMP_GE")]
+    Ge,
+    #[serde(rename = "SCMP_CMP_MASKED_EQ")]
+    MaskedEq,
 }
 
 #[derive(Debug, Clone, Deserialize)]

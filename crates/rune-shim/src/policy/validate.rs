@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::model::{Action, ArgMatch, PathPredicate, Policy, Rewrite, Rule};
+use super::model::{Action, ArgMatch, CmpOp, PathPredicate, Policy, Rewrite, Rule};
 use crate::syscalls::{self, Family, Paths};
 
 /// The backends a policy can be checked for.
@@ -263,28 +263,11 @@ fn check_path_predicate(p: &PathPredicate) -> Result<(), Problem> {
     Ok(())
 }
 
-const OPERATORS: [&str; 7] = [
-    "SCMP_CMP_EQ",
-    "SCMP_CMP_NE",
-    "SCMP_CMP_LT",
-    "SCMP_CMP_LE",
-    "SCMP_CMP_GT",
-    "SCMP_CMP_GE",
-    "SCMP_CMP_MASKED_EQ",
-];
-
 fn check_arg(a: &ArgMatch) -> Result<(), String> {
     if a.index > 5 {
         return Err(format!("index {} is not an argument index 0..5", a.index));
     }
-    if !OPERATORS.contains(&a.op.as_str()) {
-        return Err(format!(
-            "unknown operator {:?} (one of {})",
-            a.op,
-            OPERATORS.join(", ")
-        ));
-    }
-    if (a.op == "SCMP_CMP_MASKED_EQ") != a.value_two.is_some() {
+    if (a.op == CmpOp::MaskedEq) != a.value_two.is_some() {
         return Err("valueTwo goes with SCMP_CMP_MASKED_EQ, and only with it".to_owned());
     }
     Ok(())
@@ -397,6 +380,10 @@ mod tests {
             (
                 r#"{"syscalls": ["@open"], "action": "deny", "erno": "EPERM"}"#,
                 "unknown field `erno`",
+            ),
+            (
+                r#"{"syscalls": ["@open"], "match": {"args": [{"index": 1, "op": "EQ", "value": 1}]}, "action": "deny"}"#,
+                "unknown variant `EQ`, expected one of `SCMP_CMP_EQ`",
             ),
         ];
         for (rule, want) in cases {
