@@ -28,25 +28,32 @@ enum PolicyCommand {
         #[arg(long, value_enum)]
         backend: Option<Backend>,
     },
+    /// Say, per rule and backend, what enforces it and whether it produces events.
+    Explain { file: PathBuf },
+}
+
+fn load(file: &std::path::Path, backend: Option<Backend>) -> Result<policy::Policy, String> {
+    let name = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{name}: {e}"))?;
+    policy::parse(&name, &text, backend).map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {
-    match Opts::parse().command {
-        Command::Policy(PolicyCommand::Check { file, backend }) => {
-            let name = file.display().to_string();
-            let result = std::fs::read_to_string(&file)
-                .map_err(|e| format!("{name}: {e}"))
-                .and_then(|text| policy::parse(&name, &text, backend).map_err(|e| e.to_string()));
-            match result {
-                Ok(p) => {
-                    println!("{name}: ok ({} rules)", p.rules.len());
-                    ExitCode::SUCCESS
-                }
-                Err(msg) => {
-                    eprintln!("rune-shim: {msg}");
-                    ExitCode::FAILURE
-                }
-            }
+    let result = match Opts::parse().command {
+        Command::Policy(PolicyCommand::Check { file, backend }) => load(&file, backend)
+            .map(|p| format!("{}: ok ({} rules)\n", file.display(), p.rules.len())),
+        Command::Policy(PolicyCommand::Explain { file }) => {
+            load(&file, None).map(|p| policy::explain::explain(&p))
+        }
+    };
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(msg) => {
+            eprintln!("rune-shim: {msg}");
+            ExitCode::FAILURE
         }
     }
 }

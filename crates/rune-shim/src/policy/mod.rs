@@ -1,5 +1,6 @@
 //! The Rune policy: its JSON model and the validator.
 
+pub mod explain;
 pub mod model;
 pub mod validate;
 
