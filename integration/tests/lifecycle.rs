@@ -359,6 +359,10 @@ fn features_and_spec_and_version() {
     let spec: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(dir.path().join("config.json")).unwrap()).unwrap();
     assert_eq!(spec["root"]["path"], "rootfs");
+    assert_eq!(
+        spec["process"]["terminal"], true,
+        "runc's spec is an interactive shell"
+    );
     assert!(spec["ociVersion"].as_str().unwrap().starts_with("1."));
     let again = rt.call(&["spec", "--bundle", dir.path().to_str().unwrap()]);
     assert_ne!(again.code, 0, "spec must not overwrite config.json");
@@ -415,5 +419,28 @@ fn exec_with_tty() {
     ]);
     let seen = read_until(&mut socket.master(), "exec-tty-ok");
     assert!(seen.contains("/dev/pts/"), "{seen:?}");
+    rt.ok(&["delete", "--force", &id]);
+}
+
+/// runc's tutorial path: `spec` gives `terminal: true`; with no console socket, a foreground
+/// `run` (and `exec -t`) gets a pty from rune-run itself, relayed to its stdio.
+#[test]
+#[ignore = "needs root, runc and a release rune-run: run with make test"]
+fn foreground_terminal_without_console_socket() {
+    let rt = Runtime::rune();
+    let id = unique_id("fgtty");
+    let mut bundle = Bundle::busybox(&["sh", "-c", "tty; exit 6"]);
+    bundle.config["process"]["terminal"] = json!(true);
+    bundle.save();
+    let run = rt.call(&["run", "--bundle", bundle.path_str(), &id]);
+    assert_eq!(run.code, 6, "{run:?}");
+    assert!(run.stdout.starts_with("/dev/pts/"), "{run:?}");
+
+    let id = unique_id("fgtty");
+    let bundle = Bundle::busybox(&["sleep", "1000"]);
+    rt.ok(&["run", "--detach", "--bundle", bundle.path_str(), &id]);
+    let exec = rt.call(&["exec", "--tty", &id, "sh", "-c", "tty; exit 7"]);
+    assert_eq!(exec.code, 7, "{exec:?}");
+    assert!(exec.stdout.starts_with("/dev/pts/"), "{exec:?}");
     rt.ok(&["delete", "--force", &id]);
 }

@@ -7,6 +7,7 @@ mod cgroup_mounts;
 mod cleanup;
 mod cli;
 mod commands;
+mod console;
 mod devices;
 mod executor;
 mod exit_status;

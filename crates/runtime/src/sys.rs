@@ -44,6 +44,35 @@ pub fn in_child(work: impl FnOnce() -> Result<(), String>) -> Result<(), String>
     }
 }
 
+/// Receives one file descriptor sent with SCM_RIGHTS on `stream` (a console socket).
+pub fn recv_fd(stream: &std::os::unix::net::UnixStream) -> Result<std::os::fd::OwnedFd, String> {
+    use std::io::IoSliceMut;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+
+    let mut name = [0u8; 4096];
+    let mut iov = [IoSliceMut::new(&mut name)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(
+        stream.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(|e| format!("recvmsg on the console socket: {e}"))?;
+    for cmsg in msg.cmsgs().map_err(|e| format!("console socket: {e}"))? {
+        if let ControlMessageOwned::ScmRights(fds) = cmsg
+            && let Some(&fd) = fds.first()
+        {
+            // SAFETY: the kernel installed this descriptor in our table for this message;
+            // nothing else knows of it, so taking ownership cannot double-close.
+            return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+        }
+    }
+    Err("the console socket carried no descriptor".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

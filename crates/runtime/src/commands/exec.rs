@@ -9,6 +9,7 @@ use liboci_cli::Exec;
 use nix::sys::wait::waitpid;
 use oci_spec::runtime::{Capability, LinuxCapabilities, Process, Spec};
 
+use crate::console::{self, OwnConsole};
 use crate::{commands, exit_status};
 
 pub fn exec(args: Exec, root: &Path) -> Result<u8> {
@@ -29,12 +30,24 @@ pub fn exec(args: Exec, root: &Path) -> Result<u8> {
     fs::write(&process_file, serde_json::to_vec(&process)?)
         .with_context(|| format!("write {}", process_file.display()))?;
 
+    // A foreground terminal with nobody to hand it to: rune-run keeps the pty itself.
+    let wants_tty = process.terminal().unwrap_or(false);
+    let own_console = if !args.detach && args.console_socket.is_none() && wants_tty {
+        Some(OwnConsole::listen()?)
+    } else {
+        None
+    };
+    let console_socket = own_console
+        .as_ref()
+        .map(OwnConsole::path)
+        .or(args.console_socket.as_deref());
     let built = commands::builder(&id, root).and_then(|b| {
-        Ok(b.with_console_socket(args.console_socket.as_deref())
+        Ok(b.with_console_socket(console_socket)
             .with_pid_file(args.pid_file.as_deref())?
             .with_preserved_fds(args.preserve_fds)
             .as_tenant()
-            .with_detach(args.detach)
+            // libcontainer 0.7 reads `detach` only to decide whether a console is needed.
+            .with_detach(args.detach || own_console.is_some())
             .with_process(Some(&process_file))
             .with_ignore_paused(args.ignore_paused)
             .with_sub_cgroup(args.cgroup.clone())
@@ -45,7 +58,14 @@ pub fn exec(args: Exec, root: &Path) -> Result<u8> {
     if args.detach {
         return Ok(0);
     }
+    let relay = match own_console {
+        Some(console) => Some(console::relay(console.master()?)?),
+        None => None,
+    };
     let status = waitpid(pid, None).context("wait for the exec'd process")?;
+    if let Some(relay) = relay {
+        relay.finish();
+    }
     exit_status::from_wait(status).context("exec'd process neither exited nor was killed")
 }
 

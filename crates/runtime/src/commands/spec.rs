@@ -10,11 +10,15 @@ use nix::unistd::{getgid, getuid};
 use oci_spec::runtime::Spec;
 
 pub fn spec(args: &SpecArgs) -> Result<()> {
-    let spec = if args.rootless {
+    let mut spec = if args.rootless {
         Spec::rootless(getuid().as_raw(), getgid().as_raw())
     } else {
         Spec::default()
     };
+    // runc's starting point is an interactive shell.
+    if let Some(process) = spec.process_mut() {
+        process.set_terminal(Some(true));
+    }
     let path = args
         .bundle
         .clone()
