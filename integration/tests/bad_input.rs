@@ -2,6 +2,7 @@
 //! when asked for, and leaves nothing behind: no state directory, cgroup or process.
 
 use std::fs;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -343,4 +344,51 @@ fn kill_9_during_create_then_force_delete() {
     bundle.save();
     rt.ok(&["create", "--bundle", bundle.path_str(), &id]);
     rt.ok(&["delete", &id]);
+}
+
+/// Several creates of one id at once: one wins, the others fail with "already exists" and
+/// must not remove the winner's state or cgroup on their way out.
+#[test]
+#[ignore = "needs root, runc and a release rune-run: run with make test"]
+fn concurrent_creates_of_one_id_leave_the_winner_intact() {
+    let rt = Runtime::rune();
+    let id = unique_id("race");
+    let mut bundle = Bundle::busybox(&["sleep", "1000"]);
+    let cgroup = bundle.unique_cgroup(&id);
+    // stderr to files, not pipes: the winner's container inherits it and keeps it open.
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            let err = tempfile::tempfile().unwrap();
+            let child = rt
+                .command(&["create", "--bundle", bundle.path_str(), &id])
+                .stdout(Stdio::null())
+                .stderr(err.try_clone().unwrap())
+                .spawn()
+                .unwrap();
+            (child, err)
+        })
+        .collect();
+    let results: Vec<(bool, String)> = children
+        .into_iter()
+        .map(|(mut child, mut err)| {
+            let ok = child.wait().unwrap().success();
+            let mut text = String::new();
+            err.seek(SeekFrom::Start(0)).unwrap();
+            err.read_to_string(&mut text).unwrap();
+            (ok, text)
+        })
+        .collect();
+    let winners = results.iter().filter(|(ok, _)| *ok).count();
+    assert_eq!(winners, 1, "{results:?}");
+    for (_, stderr) in results.iter().filter(|(ok, _)| !ok) {
+        assert!(stderr.contains("already exists"), "{stderr}");
+    }
+    assert_eq!(rt.status(&id), "created", "the winner's state survived");
+    assert!(
+        !host::cgroup_dirs(&cgroup).is_empty(),
+        "the winner's cgroup survived"
+    );
+    rt.ok(&["start", &id]);
+    rt.ok(&["delete", "--force", &id]);
+    assert_nothing_left(&rt, &bundle, &id);
 }

@@ -2,6 +2,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use libcontainer::container::Container;
+use libcontainer::error::LibcontainerError;
 use liboci_cli::Create;
 
 use crate::cli::GlobalOpts;
@@ -62,6 +63,15 @@ impl Init<'_> {
             Ok(container)
         });
         hardened.map_err(|err| {
+            // A concurrent create of the same id won the race for the directory: it is that
+            // container's, not ours to remove.
+            let lost_race = matches!(
+                err.downcast_ref::<LibcontainerError>(),
+                Some(LibcontainerError::Exist)
+            );
+            if lost_race {
+                return bundle::BundleError::Exists(id.to_owned()).into();
+            }
             if let Err(cleanup_err) = cleanup::remove_leftovers(&dir, id, global.systemd_cgroup) {
                 tracing::error!(%cleanup_err, "cleanup after a failed create");
             }
