@@ -22,8 +22,21 @@ pub struct OwnConsole {
 }
 
 impl OwnConsole {
+    /// A console of rune-run's own when a foreground process wants a terminal and the caller
+    /// gave no console socket to hand it to; `None` otherwise.
+    pub fn when_needed(
+        detach: bool,
+        socket: Option<&Path>,
+        terminal: bool,
+    ) -> Result<Option<Self>> {
+        if detach || socket.is_some() || !terminal {
+            return Ok(None);
+        }
+        Self::listen().map(Some)
+    }
+
     /// Listens in a private temporary directory; the master arrives during `create`.
-    pub fn listen() -> Result<Self> {
+    fn listen() -> Result<Self> {
         let dir = std::env::temp_dir().join(format!("rune-console-{}", std::process::id()));
         std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
         let path = dir.join("console.sock");

@@ -6,6 +6,7 @@ use libcontainer::error::LibcontainerError;
 use liboci_cli::Create;
 
 use crate::cli::GlobalOpts;
+use crate::console::OwnConsole;
 use crate::{bundle, commands};
 use crate::{cgroup_mounts, cleanup, devices};
 
@@ -20,6 +21,13 @@ pub fn create(args: Create, global: &GlobalOpts) -> Result<()> {
         detach: true,
     };
     init.build(global).map(drop)
+}
+
+/// A container in the `created` state, and the pty rune-run kept for it, if it kept one.
+#[derive(Debug)]
+pub struct Built {
+    pub container: Container,
+    pub console: Option<OwnConsole>,
 }
 
 /// What `create` and `run` share: everything up to a container in the `created` state.
@@ -37,7 +45,10 @@ pub struct Init<'a> {
 impl Init<'_> {
     /// Checks the bundle before any side effect; if libcontainer then fails half-way, removes
     /// whatever it left (processes, cgroup, state directory) so that the id can be reused.
-    pub fn build(&self, global: &GlobalOpts) -> Result<Container> {
+    ///
+    /// A foreground container (`detach` false) whose process wants a terminal, with no
+    /// console socket to hand it to, gets one rune-run listens on itself (see `console`).
+    pub fn build(&self, global: &GlobalOpts) -> Result<Built> {
         let id = self.id;
         let dir = commands::container_dir(&global.root, id)?;
         if dir.exists() {
@@ -45,14 +56,21 @@ impl Init<'_> {
         }
         let bundle_dir = absolute(self.bundle)?;
         let spec = bundle::load(&bundle_dir)?;
+        let terminal = spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
+        let console = OwnConsole::when_needed(self.detach, self.console_socket, terminal)?;
+        let console_socket = console
+            .as_ref()
+            .map(OwnConsole::path)
+            .or(self.console_socket);
 
         let built = commands::builder(id, &global.root)?
             .with_pid_file(self.pid_file)?
-            .with_console_socket(self.console_socket)
+            .with_console_socket(console_socket)
             .with_preserved_fds(self.preserve_fds)
             .as_init(&bundle_dir)
             .with_systemd(global.systemd_cgroup)
-            .with_detach(self.detach)
+            // libcontainer 0.7 reads `detach` only to decide whether a console is needed.
+            .with_detach(self.detach || console.is_some())
             .with_no_pivot(self.no_pivot)
             .build();
         let hardened = built.map_err(anyhow::Error::new).and_then(|container| {
@@ -60,7 +78,7 @@ impl Init<'_> {
             cgroup_mounts::harden(&spec, pid)?;
             let config = libcontainer::config::YoukiConfig::load(&container.root)?;
             devices::revoke_console(&spec, &config.cgroup_path)?;
-            Ok(container)
+            Ok(Built { container, console })
         });
         hardened.map_err(|err| {
             // A concurrent create of the same id won the race for the directory: it is that

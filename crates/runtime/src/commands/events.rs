@@ -15,7 +15,7 @@ use crate::commands;
 pub fn events(args: &Events, root: &Path) -> Result<()> {
     let id = &args.container_id;
     let mut container = commands::load(id, root)?;
-    let cgroup = commands::cgroup_manager(&container)?;
+    let cgroup = commands::cgroup(&container)?.manager;
     loop {
         container.refresh_status()?;
         if container.status() == ContainerStatus::Stopped {

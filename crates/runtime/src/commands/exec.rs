@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use liboci_cli::Exec;
 use nix::sys::wait::waitpid;
-use oci_spec::runtime::{Capability, LinuxCapabilities, Process, Spec};
+use oci_spec::runtime::{Capability, LinuxCapabilities, Process};
 
 use crate::console::{self, OwnConsole};
 use crate::{commands, exit_status};
@@ -18,8 +18,7 @@ pub fn exec(args: Exec, root: &Path) -> Result<u8> {
     let process = match &args.process {
         Some(file) => read_process(file)?,
         None => {
-            let spec = Spec::load(container.bundle().join("config.json"))
-                .with_context(|| format!("load config.json of container {id}"))?;
+            let spec = commands::spec(&container)?;
             inline_process(&args, spec.process().clone().unwrap_or_default())?
         }
     };
@@ -30,13 +29,9 @@ pub fn exec(args: Exec, root: &Path) -> Result<u8> {
     fs::write(&process_file, serde_json::to_vec(&process)?)
         .with_context(|| format!("write {}", process_file.display()))?;
 
-    // A foreground terminal with nobody to hand it to: rune-run keeps the pty itself.
-    let wants_tty = process.terminal().unwrap_or(false);
-    let own_console = if !args.detach && args.console_socket.is_none() && wants_tty {
-        Some(OwnConsole::listen()?)
-    } else {
-        None
-    };
+    let terminal = process.terminal().unwrap_or(false);
+    let own_console =
+        OwnConsole::when_needed(args.detach, args.console_socket.as_deref(), terminal)?;
     let console_socket = own_console
         .as_ref()
         .map(OwnConsole::path)

@@ -26,6 +26,8 @@ use libcontainer::container::Container;
 use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::syscall::syscall::SyscallType;
 
+use oci_spec::runtime::Spec;
+
 use crate::bundle;
 use crate::cli::{Command, GlobalOpts};
 use crate::executor::RuneExecutor;
@@ -88,13 +90,28 @@ fn load(id: &str, root: &Path) -> Result<Container> {
     Container::load(dir).with_context(|| format!("load state of container {id}"))
 }
 
-/// The cgroup of a container, as libcontainer recorded it at create.
-fn cgroup_manager(container: &Container) -> Result<AnyCgroupManager> {
+/// A container's cgroup: where libcontainer recorded it at create, and its manager.
+struct ContainerCgroup {
+    path: PathBuf,
+    manager: AnyCgroupManager,
+}
+
+fn cgroup(container: &Container) -> Result<ContainerCgroup> {
     let config = YoukiConfig::load(&container.root)
         .with_context(|| format!("load cgroup config of container {}", container.id()))?;
-    Ok(create_cgroup_manager(CgroupConfig {
-        cgroup_path: config.cgroup_path,
+    let manager = create_cgroup_manager(CgroupConfig {
+        cgroup_path: config.cgroup_path.clone(),
         systemd_cgroup: container.systemd(),
         container_name: container.id().to_owned(),
-    })?)
+    })?;
+    Ok(ContainerCgroup {
+        path: config.cgroup_path,
+        manager,
+    })
+}
+
+/// The container's `config.json`, from the bundle its state records.
+fn spec(container: &Container) -> Result<Spec> {
+    Spec::load(container.bundle().join("config.json"))
+        .with_context(|| format!("load config.json of container {}", container.id()))
 }

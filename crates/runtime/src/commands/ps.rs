@@ -9,7 +9,8 @@ use crate::commands;
 
 pub fn ps(args: &Ps, root: &Path) -> Result<()> {
     let container = commands::load(&args.container_id, root)?;
-    let pids: Vec<i32> = commands::cgroup_manager(&container)?
+    let pids: Vec<i32> = commands::cgroup(&container)?
+        .manager
         .get_all_pids()?
         .iter()
         .map(|p| p.as_raw())

@@ -9,34 +9,26 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use crate::cli::GlobalOpts;
-use crate::commands::create::Init;
+use crate::commands::create::{Built, Init};
 use crate::commands::delete;
-use crate::console::{self, OwnConsole};
-use crate::{bundle, exit_status};
+use crate::console;
+use crate::exit_status;
 
 pub fn run(args: Run, global: &GlobalOpts) -> Result<u8> {
-    // A foreground terminal with nobody to hand it to: rune-run keeps the pty itself.
-    let own_console =
-        if !args.detach && args.console_socket.is_none() && wants_terminal(&args.bundle) {
-            Some(OwnConsole::listen()?)
-        } else {
-            None
-        };
     let init = Init {
         id: &args.container_id,
         bundle: &args.bundle,
         pid_file: args.pid_file.as_deref(),
-        console_socket: own_console
-            .as_ref()
-            .map(OwnConsole::path)
-            .or(args.console_socket.as_deref()),
+        console_socket: args.console_socket.as_deref(),
         preserve_fds: args.preserve_fds,
         no_pivot: args.no_pivot,
-        // libcontainer 0.7 reads `detach` only to decide whether a console socket is needed.
-        detach: args.detach || own_console.is_some(),
+        detach: args.detach,
     };
-    let mut container = init.build(global)?;
-    let relay = match own_console {
+    let Built {
+        mut container,
+        console,
+    } = init.build(global)?;
+    let relay = match console {
         Some(console) => Some(console::relay(console.master()?)?),
         None => None,
     };
@@ -65,13 +57,6 @@ pub fn run(args: Run, global: &GlobalOpts) -> Result<u8> {
         relay.finish();
     }
     status
-}
-
-fn wants_terminal(bundle: &std::path::Path) -> bool {
-    bundle::load(bundle)
-        .ok()
-        .and_then(|spec| spec.process().as_ref().and_then(|p| p.terminal()))
-        .unwrap_or(false)
 }
 
 /// Reaps children until the init exits; every other signal goes on to the init.

@@ -7,9 +7,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use libcgroups::common::{CgroupManager, ControllerOpt};
-use libcontainer::config::YoukiConfig;
 use liboci_cli::Update;
-use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxResources, Spec};
+use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxResources};
 
 use crate::{commands, devices};
 
@@ -19,7 +18,9 @@ pub fn update(args: Update, root: &Path) -> Result<()> {
         Some(source) => read_resources(source)?,
         None => from_flags(&args),
     };
-    commands::cgroup_manager(&container)?
+    let cgroup = commands::cgroup(&container)?;
+    cgroup
+        .manager
         .apply(&ControllerOpt {
             resources: &resources,
             disable_oom_killer: false,
@@ -28,10 +29,8 @@ pub fn update(args: Update, root: &Path) -> Result<()> {
         })
         .with_context(|| format!("update container {}", args.container_id))?;
     // libcgroups re-adds its default device allowances on every write.
-    let spec = Spec::load(container.bundle().join("config.json"))
-        .with_context(|| format!("load config.json of container {}", args.container_id))?;
-    let config = YoukiConfig::load(&container.root)?;
-    Ok(devices::revoke_console(&spec, &config.cgroup_path)?)
+    let spec = commands::spec(&container)?;
+    Ok(devices::revoke_console(&spec, &cgroup.path)?)
 }
 
 fn read_resources(source: &Path) -> Result<LinuxResources> {
