@@ -1,6 +1,10 @@
-//! The Rune shim's library: the policy and the syscall tables both backends share.
+//! The Rune shim's library: the policy, the syscall tables and the handler core both backends
+//! share, and the seccomp backend.
 #![deny(unsafe_code)]
 
+pub mod events;
 pub mod handler;
 pub mod policy;
+pub mod run;
+pub mod seccomp;
 pub mod syscalls;

@@ -1,13 +1,18 @@
-//! `rune-shim`: policy tools (and, in later work, the sandbox runner).
+//! `rune-shim`: the sandbox runner and the policy tools.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use rune_shim::events::Sink;
+use rune_shim::handler::Policies;
 use rune_shim::policy::{self, Backend};
 
 #[derive(Parser, Debug)]
-#[command(name = "rune-shim", about = "the Rune shim: policy tools")]
+#[command(
+    name = "rune-shim",
+    about = "the Rune shim: a system-call sandbox and its policy tools"
+)]
 struct Opts {
     #[command(subcommand)]
     command: Command,
@@ -15,6 +20,18 @@ struct Opts {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run PROGRAM under a Rune policy (the seccomp backend), printing events as JSON lines.
+    Run {
+        #[arg(long)]
+        policy: PathBuf,
+        /// Where events go (default: standard error).
+        #[arg(long)]
+        events: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "seccomp")]
+        backend: Backend,
+        #[arg(required = true, last = true)]
+        argv: Vec<String>,
+    },
     /// Work with Rune policy files.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -32,14 +49,55 @@ enum PolicyCommand {
     Explain { file: PathBuf },
 }
 
-fn load(file: &std::path::Path, backend: Option<Backend>) -> Result<policy::Policy, String> {
+fn load(file: &Path, backend: Option<Backend>) -> Result<policy::Policy, String> {
     let name = file.display().to_string();
     let text = std::fs::read_to_string(file).map_err(|e| format!("{name}: {e}"))?;
     policy::parse(&name, &text, backend).map_err(|e| e.to_string())
 }
 
+fn run(
+    policy: &Path,
+    events: Option<&Path>,
+    backend: Backend,
+    argv: &[String],
+) -> Result<i32, String> {
+    if backend == Backend::Vsmode {
+        return Err("the vsmode backend needs riscv64 with the H extension and /dev/rune".into());
+    }
+    let admin = load(policy, Some(Backend::Seccomp))?;
+    let sink = match events {
+        Some(path) => Sink::File(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| format!("{}: {e}", path.display()))?,
+        ),
+        None => Sink::Stderr,
+    };
+    let policies = Policies {
+        admin: Some(admin),
+        creator: None,
+    };
+    rune_shim::run::run(policies, argv, sink).map_err(|e| e.to_string())
+}
+
 fn main() -> ExitCode {
     let result = match Opts::parse().command {
+        Command::Run {
+            policy,
+            events,
+            backend,
+            argv,
+        } => {
+            return match run(&policy, events.as_deref(), backend, &argv) {
+                Ok(code) => ExitCode::from(code as u8),
+                Err(msg) => {
+                    eprintln!("rune-shim: {msg}");
+                    ExitCode::from(125)
+                }
+            };
+        }
         Command::Policy(PolicyCommand::Check { file, backend }) => load(&file, backend)
             .map(|p| format!("{}: ok ({} rules)\n", file.display(), p.rules.len())),
         Command::Policy(PolicyCommand::Explain { file }) => {

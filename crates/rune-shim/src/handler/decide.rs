@@ -4,6 +4,7 @@
 //! backend has already resolved (and copied out of the caller's reach).
 
 use super::matcher::{arg_matches, has_prefix, path_matches};
+use super::policies::covers;
 use crate::policy::Policy;
 use crate::policy::model::{Action, DefaultAction, Rewrite, Rule, Which};
 use crate::syscalls;
@@ -31,7 +32,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// kill > deny > emulate/rewrite > log > allow.
-    fn strictness(&self) -> u8 {
+    pub fn strictness(&self) -> u8 {
         match self {
             Verdict::Allow => 0,
             Verdict::Log => 1,
@@ -51,13 +52,6 @@ pub struct Decision {
 }
 
 const EPERM: i32 = 1;
-
-fn covers(rule: &Rule, name: &str) -> bool {
-    rule.syscalls.iter().any(|s| match syscalls::family(s) {
-        Some(f) => f.members.contains(&name),
-        None => s == name,
-    })
-}
 
 fn matches(rule: &Rule, call: &Call) -> bool {
     let Some(m) = &rule.matches else {

@@ -3,5 +3,7 @@
 
 pub mod decide;
 pub mod matcher;
+pub mod policies;
 
 pub use decide::{Call, Decision, Source, Verdict, decide_both};
+pub use policies::Policies;

@@ -70,7 +70,7 @@ pub struct PathPredicate {
     pub not_in: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ArgMatch {
     pub index: u8,

@@ -292,6 +292,21 @@ fn check_seccomp(rule: &Rule, is_exec: bool, paths: bool) -> Result<(), Problem>
             "rewriting integer arguments needs the call made on the caller's behalf, which only works for path calls",
         ));
     }
+    let on_path = rule.matches.as_ref().is_some_and(|m| m.path.is_some())
+        || rule
+            .rewrite
+            .as_ref()
+            .is_some_and(|r| r.path.is_some() || r.path_prefix.is_some());
+    let opens_or_execs = rule.syscalls.iter().all(|s| {
+        syscalls::family_of(s)
+            .or_else(|| syscalls::family(s))
+            .is_some_and(|f| f.name == "@open" || f.name == "@exec")
+    });
+    if on_path && !opens_or_execs {
+        return Err(unenforceable(
+            "path rules are made on the caller's behalf for @open and enforced by the kernel for @exec; other calls cannot be checked and then continued without a race",
+        ));
+    }
     if is_exec {
         if rule.action == Action::Rewrite {
             return Err(unenforceable(

@@ -32,6 +32,45 @@ impl Arch {
     pub fn has(self, name: &str) -> bool {
         self.number(name).is_some()
     }
+
+    /// The name of call `nr` on this architecture.
+    pub fn name(self, nr: i32) -> Option<&'static str> {
+        let nr = usize::try_from(nr).ok()?;
+        Some(match self {
+            Arch::X86_64 => syscalls::x86_64::Sysno::new(nr)?.name(),
+            Arch::Aarch64 => syscalls::aarch64::Sysno::new(nr)?.name(),
+            Arch::Riscv64 => syscalls::riscv64::Sysno::new(nr)?.name(),
+        })
+    }
+
+    /// Every call of this architecture, by name and number.
+    pub fn calls(self) -> Vec<(&'static str, u32)> {
+        fn all<T: Copy>(
+            iter: impl Iterator<Item = T>,
+            name: fn(&T) -> &'static str,
+            id: fn(&T) -> i32,
+        ) -> Vec<(&'static str, u32)> {
+            iter.map(|s| (name(&s), id(&s) as u32)).collect()
+        }
+        match self {
+            Arch::X86_64 => all(syscalls::x86_64::Sysno::iter(), |s| s.name(), |s| s.id()),
+            Arch::Aarch64 => all(syscalls::aarch64::Sysno::iter(), |s| s.name(), |s| s.id()),
+            Arch::Riscv64 => all(syscalls::riscv64::Sysno::iter(), |s| s.name(), |s| s.id()),
+        }
+    }
+
+    /// The architecture this program was built for, if Rune supports it.
+    pub const fn native() -> Option<Arch> {
+        if cfg!(target_arch = "x86_64") {
+            Some(Arch::X86_64)
+        } else if cfg!(target_arch = "aarch64") {
+            Some(Arch::Aarch64)
+        } else if cfg!(target_arch = "riscv64") {
+            Some(Arch::Riscv64)
+        } else {
+            None
+        }
+    }
 }
 
 impl fmt::Display for Arch {

@@ -1,0 +1,85 @@
+//! `rune-shim run --policy FILE -- PROGRAM ARGS`: one program under the Rune policy, outside
+//! any container, like a classic sandbox. The program runs in a child with
+//! `no_new_privs` and Rune's filter; this process is its supervisor.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::AsFd;
+
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+use crate::events::Sink;
+use crate::handler::Policies;
+use crate::seccomp::{self, Config, Supervisor, channel, handoff, sys};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Compile(#[from] seccomp::CompileError),
+    #[error("{0}: {1}")]
+    Io(&'static str, io::Error),
+    #[error("program name contains a NUL byte")]
+    Nul,
+}
+
+/// Runs `argv` under `policies` and returns its exit status as a shell reports it.
+pub fn run(policies: Policies, argv: &[String], events: Sink) -> Result<i32, RunError> {
+    let prog = seccomp::compile(&policies)?;
+    let cargv = argv
+        .iter()
+        .map(|a| CString::new(a.as_bytes()).map_err(|_| RunError::Nul))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (ours, theirs) = channel::pair().map_err(|e| RunError::Io("socketpair", e))?;
+    let child = match sys::fork().map_err(|e| RunError::Io("fork", e))? {
+        Some(pid) => pid,
+        None => {
+            drop(ours);
+            let err = enter(theirs.as_fd(), &prog, &cargv);
+            eprintln!("rune-shim: {}: {err}", argv[0]);
+            sys::exit_child(if err.kind() == io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            })
+        }
+    };
+    drop(theirs);
+    let cfg = Config {
+        policies,
+        container: String::new(),
+        events,
+    };
+    Supervisor::new(cfg, vec![ours], None)
+        .and_then(Supervisor::run)
+        .map_err(|e| RunError::Io("supervisor", e))?;
+    loop {
+        match waitpid(Pid::from_raw(child), None) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(code),
+            Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(RunError::Io("waitpid", e.into())),
+        }
+    }
+}
+
+/// In the child: no new privileges, Rune's filter, exec. Returns only on failure.
+fn enter(
+    sock: std::os::fd::BorrowedFd<'_>,
+    prog: &[libc::sock_filter],
+    argv: &[CString],
+) -> io::Error {
+    if let Err(e) = nix::sys::prctl::set_no_new_privs() {
+        return e.into();
+    }
+    let listener = match handoff::install_and_announce(sock, prog) {
+        Ok(l) => l,
+        Err(e) => return e,
+    };
+    // The listener stays open (close-on-exec) until the exec: see `handoff`.
+    std::mem::forget(listener);
+    match nix::unistd::execvp(&argv[0], argv) {
+        Err(e) => e.into(),
+        Ok(never) => match never {},
+    }
+}

@@ -1,0 +1,169 @@
+//! The on-behalf helper: a single-threaded process that has joined all of a caller's
+//! namespaces and, per call, takes the caller's root, cwd or dirfd, file-system ids, groups,
+//! effective capabilities and umask, so that a call made here means what it would mean to
+//! the caller (ARCHITECTURE.md §5). One helper serves every caller with the same namespaces.
+//! It is forked from the supervisor and keeps none of its descriptors: no listener copy may
+//! linger here (fail closed).
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+use nix::fcntl::{FcntlArg, OFlag, fcntl, open};
+use nix::sched::setns;
+use nix::sys::stat::Mode;
+use serde::{Deserialize, Serialize};
+
+use super::caller::{Creds, NAMESPACES};
+use super::open::Opener;
+use super::{channel, sys};
+
+/// What the supervisor asks; the descriptors travel alongside.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Request {
+    /// Find the object `path` names for the caller, without side effects. Descriptors: the
+    /// caller's root, then the directory a relative path starts from.
+    Resolve {
+        creds: Creds,
+        ns_pid: u32,
+        ns_tid: u32,
+        path: Vec<u8>,
+        flags: i32,
+        resolve: u64,
+    },
+    /// Open the object the last `Resolve` found, with the caller's flags and mode.
+    Open { creds: Creds, flags: i32, mode: u32 },
+}
+
+/// The object a path names, as the path of what was actually found inside the caller's root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Resolved {
+    Object(String),
+    /// Nothing there yet; `O_CREAT` would create this.
+    Missing(String),
+    Failed(i32),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Opened {
+    /// The descriptor follows.
+    Fd,
+    Failed(i32),
+    /// The directory changed under the create (a symlink appeared): decide again.
+    Retry,
+}
+
+#[derive(Debug)]
+pub struct Helper {
+    sock: OwnedFd,
+    pid: libc::pid_t,
+}
+
+impl Helper {
+    /// Forks a helper into the namespaces of thread `tid` (those that differ from ours).
+    pub fn spawn(tid: u32) -> io::Result<Helper> {
+        let mut joins = Vec::new();
+        for (name, flag) in NAMESPACES {
+            let theirs = format!("/proc/{tid}/ns/{name}");
+            let ours = format!("/proc/self/ns/{name}");
+            if std::fs::read_link(&theirs)? != std::fs::read_link(&ours)? {
+                let fd = open(
+                    theirs.as_str(),
+                    OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+                    Mode::empty(),
+                )?;
+                joins.push((sys::adopt([fd]).remove(0), flag));
+            }
+        }
+        let (ours, theirs) = channel::pair()?;
+        match sys::fork()? {
+            Some(pid) => Ok(Helper { sock: ours, pid }),
+            None => {
+                let code = match serve(theirs.as_fd(), &joins) {
+                    Ok(()) => 0,
+                    Err(_) => 1,
+                };
+                sys::exit_child(code)
+            }
+        }
+    }
+
+    pub fn resolve(&self, req: &Request, fds: &[BorrowedFd<'_>]) -> io::Result<Resolved> {
+        channel::send(self.sock.as_fd(), req, fds)?;
+        let (r, _) = channel::recv::<Resolved>(self.sock.as_fd())?
+            .ok_or_else(|| io::Error::other("on-behalf helper exited"))?;
+        Ok(r)
+    }
+
+    pub fn open(&self, req: &Request) -> io::Result<Result<OwnedFd, Opened>> {
+        channel::send(self.sock.as_fd(), req, &[])?;
+        let (r, mut fds) = channel::recv::<Opened>(self.sock.as_fd())?
+            .ok_or_else(|| io::Error::other("on-behalf helper exited"))?;
+        match (r, fds.pop()) {
+            (Opened::Fd, Some(fd)) => Ok(Ok(fd)),
+            (Opened::Fd, None) => Err(io::Error::other("helper sent no descriptor")),
+            (other, _) => Ok(Err(other)),
+        }
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.pid),
+            nix::sys::signal::SIGKILL,
+        );
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(self.pid), None);
+    }
+}
+
+/// The helper's life: join the namespaces, shed every descriptor of the supervisor, serve.
+fn serve(sock: BorrowedFd<'_>, joins: &[(OwnedFd, nix::sched::CloneFlags)]) -> io::Result<()> {
+    // Our own descriptor table as seen from the host's /proc, opened before joining the
+    // caller's mount namespace: the helper reads and reopens its own descriptors through it.
+    let fd_dir = sys::adopt([open(
+        "/proc/self/fd",
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?])
+    .remove(0);
+    for (fd, flag) in joins {
+        setns(fd, *flag)?;
+    }
+    let high_sock = fcntl(sock.as_raw_fd(), FcntlArg::F_DUPFD_CLOEXEC(1000))?;
+    let high_dir = fcntl(fd_dir.as_raw_fd(), FcntlArg::F_DUPFD_CLOEXEC(1001))?;
+    nix::unistd::dup2(high_sock, SOCK)?;
+    nix::unistd::dup2(high_dir, FD_DIR)?;
+    // Everything else (listeners included) is closed behind Rust's back: forget its owners.
+    std::mem::forget(fd_dir);
+    sys::close_from(FD_DIR as u32 + 1)?;
+    let sock = sys::borrow(SOCK);
+    let mut opener = Opener::new(sys::borrow(FD_DIR));
+    while let Some((req, fds)) = channel::recv::<Request>(sock)? {
+        match req {
+            Request::Resolve {
+                creds,
+                ns_pid,
+                ns_tid,
+                path,
+                flags,
+                resolve,
+            } => {
+                let who = super::open::Who {
+                    creds: &creds,
+                    ns_pid,
+                    ns_tid,
+                };
+                let r = opener.resolve(&who, &fds, &path, flags, resolve);
+                channel::send(sock, &r, &[])?;
+            }
+            Request::Open { creds, flags, mode } => match opener.open(&creds, flags, mode) {
+                Ok(fd) => channel::send(sock, &Opened::Fd, &[fd.as_fd()])?,
+                Err(o) => channel::send(sock, &o, &[])?,
+            },
+        }
+    }
+    Ok(())
+}
+
+const SOCK: i32 = 3;
+const FD_DIR: i32 = 4;

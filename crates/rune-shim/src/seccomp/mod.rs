@@ -1,0 +1,16 @@
+//! The seccomp backend (ARCHITECTURE.md §5): Rune's own stacked filter, the hand-over of its
+//! listener, and the notify supervisor with its on-behalf helpers.
+
+mod caller;
+pub mod channel;
+pub mod compile;
+pub mod handoff;
+mod helper;
+mod open;
+mod serve;
+mod serve_open;
+pub mod supervisor;
+pub mod sys;
+
+pub use compile::{CompileError, compile, needs_supervisor};
+pub use supervisor::{Config, Supervisor};

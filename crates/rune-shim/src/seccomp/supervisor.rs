@@ -1,0 +1,189 @@
+//! The notify supervisor: one single-threaded process per container (or per `rune-shim run`)
+//! that takes the listeners handed over to it and serves every trapped call of the container's
+//! processes, multiplexed with poll(2). It is the only holder of the listeners: when it dies,
+//! trapped calls fail with `ENOSYS` (fail closed).
+
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+use super::handoff::Pending;
+use super::helper::Helper;
+use super::sys;
+use crate::events::Sink;
+use crate::handler::Policies;
+use crate::syscalls::Arch;
+
+#[derive(Debug)]
+pub struct Config {
+    pub policies: Policies,
+    /// The container id events carry (empty for `rune-shim run`).
+    pub container: String,
+    pub events: Sink,
+}
+
+#[derive(Debug)]
+enum Slot {
+    /// A seccomp listener being served.
+    Listener(OwnedFd),
+    /// A socket a process will announce its listener on.
+    Conn(OwnedFd),
+    /// A listener announced, not yet installed.
+    Pending(Pending),
+}
+
+/// What serving a call needs: the policies, the event sink, the helpers.
+#[derive(Debug)]
+pub struct Server {
+    pub(super) cfg: Config,
+    pub(super) arch: Arch,
+    helpers: HashMap<Vec<u64>, Helper>,
+}
+
+#[derive(Debug)]
+pub struct Supervisor {
+    server: Server,
+    slots: Vec<Slot>,
+    accept: Option<UnixListener>,
+}
+
+impl Server {
+    /// The helper for the namespaces of thread `tid`.
+    pub(super) fn helper(&mut self, tid: u32) -> io::Result<&Helper> {
+        let key = super::caller::namespace_key(tid)?;
+        if !self.helpers.contains_key(&key) {
+            let h = Helper::spawn(tid)?;
+            self.helpers.insert(key.clone(), h);
+        }
+        Ok(&self.helpers[&key])
+    }
+
+    fn serve_one(&mut self, listener: BorrowedFd<'_>) {
+        match sys::notif_recv(listener) {
+            Ok(n) => self.serve(listener, n),
+            // The caller died between poll and receive.
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+            Err(e) => tracing::warn!("receiving a trapped call: {e}"),
+        }
+    }
+}
+
+impl Supervisor {
+    /// A supervisor that will serve the processes announcing on `conns`, and on connections
+    /// to `accept` (for `rune-run exec`).
+    pub fn new(cfg: Config, conns: Vec<OwnedFd>, accept: Option<UnixListener>) -> io::Result<Self> {
+        let arch = Arch::native().ok_or_else(|| io::Error::other("unsupported architecture"))?;
+        Ok(Supervisor {
+            server: Server {
+                cfg,
+                arch,
+                helpers: HashMap::new(),
+            },
+            slots: conns.into_iter().map(Slot::Conn).collect(),
+            accept,
+        })
+    }
+
+    /// Serves until no process is left to serve.
+    pub fn run(mut self) -> io::Result<()> {
+        while !self.slots.is_empty() {
+            self.take_pending();
+            let waiting = self.slots.iter().any(|s| matches!(s, Slot::Pending(_)));
+            let (ready, accept_ready) = self.wait(waiting)?;
+            if accept_ready && let Some(l) = &self.accept {
+                if let Ok((conn, _)) = l.accept() {
+                    self.slots.push(Slot::Conn(conn.into()));
+                }
+            }
+            // Back to front, so that removing a slot keeps the other indices valid.
+            for (i, revents) in ready.into_iter().rev() {
+                self.on_ready(i, revents);
+            }
+        }
+        Ok(())
+    }
+
+    fn wait(&self, waiting: bool) -> io::Result<(Vec<(usize, PollFlags)>, bool)> {
+        let mut fds: Vec<PollFd<'_>> = self
+            .slots
+            .iter()
+            .map(|s| {
+                let fd = match s {
+                    Slot::Listener(fd) | Slot::Conn(fd) => fd.as_fd(),
+                    Slot::Pending(p) => p.pidfd(),
+                };
+                PollFd::new(fd, PollFlags::POLLIN)
+            })
+            .collect();
+        if let Some(l) = &self.accept {
+            fds.push(PollFd::new(l.as_fd(), PollFlags::POLLIN));
+        }
+        // While a listener is announced but not installed, look again soon.
+        let timeout = if waiting {
+            PollTimeout::from(1u8)
+        } else {
+            PollTimeout::NONE
+        };
+        match poll(&mut fds, timeout) {
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => return Ok((vec![], false)),
+            Err(e) => return Err(e.into()),
+        }
+        let revents: Vec<PollFlags> = fds
+            .iter()
+            .map(|f| f.revents().unwrap_or(PollFlags::empty()))
+            .collect();
+        let accept_ready = self.accept.is_some() && !revents[self.slots.len()].is_empty();
+        let ready = revents
+            .into_iter()
+            .take(self.slots.len())
+            .enumerate()
+            .filter(|(_, r)| !r.is_empty())
+            .collect();
+        Ok((ready, accept_ready))
+    }
+
+    fn take_pending(&mut self) {
+        let mut i = 0;
+        while i < self.slots.len() {
+            if let Slot::Pending(p) = &self.slots[i] {
+                match p.take() {
+                    Ok(Some(listener)) => self.slots[i] = Slot::Listener(listener),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!("a listener hand-over failed: {e}");
+                        self.slots.remove(i);
+                        continue;
+                    }
+                }
+            }
+            i += 1;
+        }
+    }
+
+    fn on_ready(&mut self, i: usize, revents: PollFlags) {
+        match &self.slots[i] {
+            Slot::Listener(fd) => {
+                if revents.contains(PollFlags::POLLIN) {
+                    self.server.serve_one(fd.as_fd());
+                } else if revents.intersects(PollFlags::POLLHUP | PollFlags::POLLERR) {
+                    // No process uses this filter any more.
+                    self.slots.remove(i);
+                }
+            }
+            Slot::Conn(fd) => match Pending::receive(fd.as_fd()) {
+                Ok(Some(p)) => self.slots[i] = Slot::Pending(p),
+                Ok(None) | Err(_) => {
+                    self.slots.remove(i);
+                }
+            },
+            // The announcing process exited before installing its filter.
+            Slot::Pending(_) => {
+                self.slots.remove(i);
+            }
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The raw system calls of the seccomp backend that nix does not wrap: installing a filter
+//! with a listener, the notify ioctls, pidfds. Every `unsafe` block of the shim lives here.
+#![allow(unsafe_code)]
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+fn check(ret: libc::c_long) -> io::Result<libc::c_long> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+fn owned(ret: libc::c_long) -> io::Result<OwnedFd> {
+    let fd = RawFd::try_from(check(ret)?).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+    // SAFETY: the kernel just returned this descriptor to us and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Installs `prog` on the calling thread with `SECCOMP_FILTER_FLAG_NEW_LISTENER |
+/// SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` and returns the listener (close-on-exec).
+pub fn install_filter(prog: &[libc::sock_filter]) -> io::Result<OwnedFd> {
+    let len = u16::try_from(prog.len()).map_err(|_| io::Error::from_raw_os_error(libc::E2BIG))?;
+    let fprog = libc::sock_fprog {
+        len,
+        filter: prog.as_ptr().cast_mut(),
+    };
+    let flags =
+        libc::SECCOMP_FILTER_FLAG_NEW_LISTENER | libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+    // SAFETY: `fprog` points at `prog`, which outlives the call; the kernel copies the program.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            flags,
+            &fprog as *const libc::sock_fprog,
+        )
+    };
+    owned(ret)
+}
+
+pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes plain integers.
+    owned(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })
+}
+
+/// A duplicate of descriptor `fd` of the process behind `pidfd`.
+pub fn pidfd_getfd(pidfd: BorrowedFd<'_>, fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_getfd takes plain integers and returns a new descriptor.
+    owned(unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) })
+}
+
+pub fn pidfd_kill(pidfd: BorrowedFd<'_>, signal: i32) -> io::Result<()> {
+    // SAFETY: plain integers; a null siginfo means "as kill(2) would".
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            signal,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    })
+    .map(drop)
+}
+
+/// One trapped call, as `SECCOMP_IOCTL_NOTIF_RECV` reports it.
+#[derive(Debug, Clone, Copy)]
+pub struct Notif {
+    pub id: u64,
+    /// The calling thread, in the supervisor's pid namespace.
+    pub tid: u32,
+    pub nr: i32,
+    pub args: [u64; 6],
+}
+
+pub fn notif_recv(listener: BorrowedFd<'_>) -> io::Result<Notif> {
+    // SAFETY: an all-zero seccomp_notif is valid (and the kernel demands it zeroed).
+    let mut n: libc::seccomp_notif = unsafe { std::mem::zeroed() };
+    // SAFETY: RECV fills `n`, which is the size the ioctl number encodes.
+    let ret = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_RECV as _,
+            &mut n as *mut libc::seccomp_notif,
+        )
+    };
+    check(ret.into())?;
+    Ok(Notif {
+        id: n.id,
+        tid: n.pid,
+        nr: n.data.nr,
+        args: n.data.args,
+    })
+}
+
+/// Answers a trapped call: `flags` may be `SECCOMP_USER_NOTIF_FLAG_CONTINUE`.
+pub fn notif_send(
+    listener: BorrowedFd<'_>,
+    id: u64,
+    val: i64,
+    error: i32,
+    flags: u32,
+) -> io::Result<()> {
+    let mut resp = libc::seccomp_notif_resp {
+        id,
+        val,
+        error,
+        flags,
+    };
+    // SAFETY: SEND reads `resp`, whose size the ioctl number encodes.
+    let ret = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_SEND as _,
+            &mut resp as *mut libc::seccomp_notif_resp,
+        )
+    };
+    check(ret.into()).map(drop)
+}
+
+/// Whether the call `id` is still pending: its caller has not died (and its pid not been
+/// reused) since it was received.
+pub fn notif_id_valid(listener: BorrowedFd<'_>, id: u64) -> bool {
+    let mut id = id;
+    // SAFETY: ID_VALID reads one u64.
+    let ret = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_ID_VALID as _,
+            &mut id as *mut u64,
+        )
+    };
+    ret == 0
+}
+
+/// Installs `fd` in the caller and, with `SECCOMP_ADDFD_FLAG_SEND`, answers the call with its
+/// number in one step, so the caller never sees a half-done open.
+pub fn notif_addfd_send(
+    listener: BorrowedFd<'_>,
+    id: u64,
+    fd: BorrowedFd<'_>,
+    cloexec: bool,
+) -> io::Result<i64> {
+    let mut add = libc::seccomp_notif_addfd {
+        id,
+        flags: libc::SECCOMP_ADDFD_FLAG_SEND as u32,
+        srcfd: fd.as_raw_fd() as u32,
+        newfd: 0,
+        newfd_flags: if cloexec { libc::O_CLOEXEC as u32 } else { 0 },
+    };
+    // SAFETY: ADDFD reads `add`, whose size the ioctl number encodes.
+    let ret = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_ADDFD as _,
+            &mut add as *mut libc::seccomp_notif_addfd,
+        )
+    };
+    check(ret.into())
+}
+
+/// Takes ownership of descriptors the kernel just delivered with `SCM_RIGHTS`.
+pub fn adopt(fds: impl IntoIterator<Item = RawFd>) -> Vec<OwnedFd> {
+    fds.into_iter()
+        // SAFETY: each descriptor arrived in our own SCM_RIGHTS message and has no other owner.
+        .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })
+        .collect()
+}
+
+/// Forks. The caller must be single-threaded (the supervisor is, by design), so the child
+/// inherits no lock held by another thread.
+pub fn fork() -> io::Result<Option<libc::pid_t>> {
+    // SAFETY: see above: there is no other thread whose state the child could inherit.
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(None),
+        pid => Ok(Some(pid)),
+    }
+}
+
+/// Ends a forked child without running the parent's exit handlers or destructors.
+pub fn exit_child(code: i32) -> ! {
+    // SAFETY: _exit is always safe to call.
+    unsafe { libc::_exit(code) }
+}
+
+/// Closes every descriptor from `first` up.
+pub fn close_from(first: u32) -> io::Result<()> {
+    // SAFETY: close_range takes plain integers; the caller owns nothing it still uses there.
+    check(unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, 0) }).map(drop)
+}
+
+/// A descriptor this process keeps open for its whole life at a fixed number.
+pub fn borrow(fd: RawFd) -> BorrowedFd<'static> {
+    // SAFETY: only used for the helper's fixed descriptors, which are never closed.
+    unsafe { BorrowedFd::borrow_raw(fd) }
+}
