@@ -33,6 +33,9 @@ pub fn remove_leftovers(container_dir: &Path, id: &str, systemd: bool) -> Result
     {
         let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
     }
+    if let Some(s) = crate::shim::supervisor::Running::find(container_dir) {
+        s.stop();
+    }
     // No config file means create died before libcontainer made the cgroup.
     if let Ok(config) = YoukiConfig::load(container_dir) {
         let cgroup = CgroupConfig {

@@ -49,6 +49,25 @@ pub struct GlobalOpts {
     /// accepted for runc compatibility; rune-run has no criu support
     #[arg(long, global = true, hide = true)]
     pub criu: Option<PathBuf>,
+    /// Rune policy applied to every container (the administrator's)
+    #[arg(long, global = true)]
+    pub policy: Option<PathBuf>,
+    /// where the run.rune.policy annotation's NAME.json is looked up
+    #[arg(long, global = true, default_value = "/etc/rune/policies")]
+    pub policy_dir: PathBuf,
+    /// backend that enforces Rune policies
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub backend: BackendChoice,
+    /// backends the run.rune.backend annotation may pick (comma-separated)
+    #[arg(long, global = true, default_value = "seccomp,vsmode")]
+    pub allow_backends: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendChoice {
+    Auto,
+    Seccomp,
+    Vsmode,
 }
 
 #[derive(Subcommand, Debug)]
@@ -68,6 +87,16 @@ pub enum Command {
     Events(Events),
     Features(Features),
     Spec(Spec),
+    /// Print the Rune events of a container (JSON lines)
+    Trace(Trace),
+}
+
+#[derive(Args, Debug)]
+pub struct Trace {
+    pub container_id: String,
+    /// keep printing events as they come, until the container is deleted
+    #[arg(short, long)]
+    pub follow: bool,
 }
 
 impl Command {

@@ -9,8 +9,14 @@ use std::path::{Path, PathBuf};
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 use oci_spec::runtime::Spec;
 
+use crate::shim::Handoff;
+
+/// Runs the container's program, through the Rune shim's hand-over when the container has a
+/// Rune policy.
 #[derive(Clone, Debug, Default)]
-pub struct RuneExecutor;
+pub struct RuneExecutor {
+    pub handoff: Option<Handoff>,
+}
 
 /// runc's rule (Go's `exec.LookPath`): a name with a slash is used as it is; any other name
 /// is searched in the process's own `PATH`, and without one it is not found.
@@ -63,6 +69,9 @@ impl Executor for RuneExecutor {
             .iter()
             .map(|a| to_c(a))
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(h) = &self.handoff {
+            h.enter().map_err(ExecutorError::Other)?;
+        }
         // libcontainer has already replaced the environment with process.env.
         let err = nix::unistd::execv(&program, &argv).unwrap_err();
         Err(ExecutorError::Other(format!("exec {:?}: {err}", args[0])))

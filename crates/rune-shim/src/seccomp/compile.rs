@@ -194,7 +194,13 @@ pub fn compile(policies: &Policies) -> Result<Vec<libc::sock_filter>, CompileErr
     file.rewind()?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)?;
-    Ok(bytes
+    Ok(decode(&bytes))
+}
+
+/// A BPF program from its in-memory form (`struct sock_filter` after `struct sock_filter`),
+/// as libseccomp exports it and as rune-run keeps it in the state directory for `exec`.
+pub fn decode(bytes: &[u8]) -> Vec<libc::sock_filter> {
+    bytes
         .chunks_exact(8)
         .map(|c| libc::sock_filter {
             code: u16::from_ne_bytes([c[0], c[1]]),
@@ -202,7 +208,20 @@ pub fn compile(policies: &Policies) -> Result<Vec<libc::sock_filter>, CompileErr
             jf: c[3],
             k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
         })
-        .collect())
+        .collect()
+}
+
+pub fn encode(prog: &[libc::sock_filter]) -> Vec<u8> {
+    prog.iter()
+        .flat_map(|i| {
+            let mut b = [0u8; 8];
+            b[..2].copy_from_slice(&i.code.to_ne_bytes());
+            b[2] = i.jt;
+            b[3] = i.jf;
+            b[4..].copy_from_slice(&i.k.to_ne_bytes());
+            b
+        })
+        .collect()
 }
 
 #[cfg(test)]

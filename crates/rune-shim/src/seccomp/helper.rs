@@ -38,7 +38,7 @@ pub enum Request {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Resolved {
     Object(String),
-    /// Nothing there yet; `O_CREAT` would create this.
+    /// Nothing there yet (`O_CREAT` would create this).
     Missing(String),
     Failed(i32),
 }

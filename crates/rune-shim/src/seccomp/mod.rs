@@ -12,5 +12,5 @@ mod serve_open;
 pub mod supervisor;
 pub mod sys;
 
-pub use compile::{CompileError, compile, needs_supervisor};
+pub use compile::{CompileError, compile, decode, encode, needs_supervisor};
 pub use supervisor::{Config, Supervisor};

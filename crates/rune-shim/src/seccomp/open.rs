@@ -131,7 +131,9 @@ impl Opener {
                 }
                 Err(e) => Resolved::Failed(errno(e)),
             },
-            Err(Errno::ENOENT) if oflags.contains(OFlag::O_CREAT) => {
+            // Nothing there: decide on the name it would have (the policy may rewrite or deny
+            // it; `O_CREAT` would create it; otherwise the open fails as it would have).
+            Err(Errno::ENOENT) => {
                 let (dir, name) = split(&path);
                 if name.is_empty() || name == b"." || name == b".." {
                     return Resolved::Failed(libc::EISDIR);

@@ -5,8 +5,9 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::net::UnixListener;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+use nix::sys::socket::{SockFlag, accept4};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
@@ -47,7 +48,7 @@ pub struct Server {
 pub struct Supervisor {
     server: Server,
     slots: Vec<Slot>,
-    accept: Option<UnixListener>,
+    accept: Option<OwnedFd>,
 }
 
 impl Server {
@@ -74,7 +75,7 @@ impl Server {
 impl Supervisor {
     /// A supervisor that will serve the processes announcing on `conns`, and on connections
     /// to `accept` (for `rune-run exec`).
-    pub fn new(cfg: Config, conns: Vec<OwnedFd>, accept: Option<UnixListener>) -> io::Result<Self> {
+    pub fn new(cfg: Config, conns: Vec<OwnedFd>, accept: Option<OwnedFd>) -> io::Result<Self> {
         let arch = Arch::native().ok_or_else(|| io::Error::other("unsupported architecture"))?;
         Ok(Supervisor {
             server: Server {
@@ -93,10 +94,11 @@ impl Supervisor {
             self.take_pending();
             let waiting = self.slots.iter().any(|s| matches!(s, Slot::Pending(_)));
             let (ready, accept_ready) = self.wait(waiting)?;
-            if accept_ready && let Some(l) = &self.accept {
-                if let Ok((conn, _)) = l.accept() {
-                    self.slots.push(Slot::Conn(conn.into()));
-                }
+            if accept_ready
+                && let Some(l) = &self.accept
+                && let Ok(conn) = accept4(l.as_raw_fd(), SockFlag::SOCK_CLOEXEC)
+            {
+                self.slots.push(Slot::Conn(sys::adopt([conn]).remove(0)));
             }
             // Back to front, so that removing a slot keeps the other indices valid.
             for (i, revents) in ready.into_iter().rev() {

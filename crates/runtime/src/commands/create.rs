@@ -7,7 +7,8 @@ use liboci_cli::Create;
 
 use crate::cli::GlobalOpts;
 use crate::console::OwnConsole;
-use crate::{bundle, commands};
+use crate::executor::RuneExecutor;
+use crate::{bundle, commands, shim};
 use crate::{cgroup_mounts, cleanup, devices};
 
 pub fn create(args: Create, global: &GlobalOpts) -> Result<()> {
@@ -55,7 +56,25 @@ impl Init<'_> {
             return Err(bundle::BundleError::Exists(id.to_owned()).into());
         }
         let bundle_dir = absolute(self.bundle)?;
-        let spec = bundle::load(&bundle_dir)?;
+        let mut spec = bundle::load(&bundle_dir)?;
+        let shim = match shim::select::select(global, &spec)? {
+            Some(selected) => Some(shim::Prepared::new(selected.policies, &mut spec)?),
+            None => None,
+        };
+        let executor = RuneExecutor {
+            handoff: shim.as_ref().map(shim::Prepared::handoff),
+        };
+        // libcontainer reads config.json itself: when Rune added to the process, from a copy.
+        let private = match &shim {
+            Some(p) if p.grant.is_some() => Some(shim::private_bundle(
+                &global.root,
+                id,
+                &spec,
+                &bundle_dir,
+            )?),
+            _ => None,
+        };
+        let lc_bundle = private.clone().unwrap_or_else(|| bundle_dir.clone());
         let terminal = spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
         let console = OwnConsole::when_needed(self.detach, self.console_socket, terminal)?;
         let console_socket = console
@@ -63,21 +82,32 @@ impl Init<'_> {
             .map(OwnConsole::path)
             .or(self.console_socket);
 
-        let built = commands::builder(id, &global.root)?
+        let built = commands::builder(id, &global.root, executor)?
             .with_pid_file(self.pid_file)?
             .with_console_socket(console_socket)
             .with_preserved_fds(self.preserve_fds)
-            .as_init(&bundle_dir)
+            .as_init(&lc_bundle)
             .with_systemd(global.systemd_cgroup)
             // libcontainer 0.7 reads `detach` only to decide whether a console is needed.
             .with_detach(self.detach || console.is_some())
             .with_no_pivot(self.no_pivot)
             .build();
-        let hardened = built.map_err(anyhow::Error::new).and_then(|container| {
+        if let Some(p) = &private {
+            let _ = std::fs::remove_dir_all(p);
+        }
+        let hardened = built.map_err(anyhow::Error::new).and_then(|mut container| {
             let pid = container.pid().context("no init pid after create")?;
             cgroup_mounts::harden(&spec, pid)?;
             let config = libcontainer::config::YoukiConfig::load(&container.root)?;
             devices::revoke_console(&spec, &config.cgroup_path)?;
+            if private.is_some() {
+                // The state names the bundle the client gave, not Rune's private copy.
+                container.state.bundle = bundle_dir.clone();
+                container.save()?;
+            }
+            if let Some(p) = shim {
+                p.start_supervisor(&container.root, id)?;
+            }
             Ok(Built { container, console })
         });
         hardened.map_err(|err| {

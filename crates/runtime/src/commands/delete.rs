@@ -3,7 +3,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use libcontainer::container::Container;
 
-use crate::{cleanup, commands};
+use crate::{cleanup, commands, shim};
 
 /// runc's rules: a missing container is an error unless `--force`; a directory whose state
 /// cannot be read (a create that died) is removed either way; `--force` kills a running one.
@@ -27,8 +27,15 @@ pub fn delete(id: &str, force: bool, root: &Path) -> Result<()> {
         }
     };
     let systemd = container.systemd();
+    let supervisor = shim::supervisor::Running::find(&dir);
     match container.delete(force) {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            // Its listeners closed with the container's processes; it may still be on its way out.
+            if let Some(s) = supervisor {
+                s.stop();
+            }
+            Ok(())
+        }
         Err(err) if force => {
             tracing::warn!(%err, "delete of {id} failed, removing what is left");
             Ok(cleanup::remove_leftovers(&dir, id, systemd)?)

@@ -10,17 +10,24 @@ use nix::sys::wait::waitpid;
 use oci_spec::runtime::{Capability, LinuxCapabilities, Process};
 
 use crate::console::{self, OwnConsole};
-use crate::{commands, exit_status};
+use crate::executor::RuneExecutor;
+use crate::{commands, exit_status, shim};
 
 pub fn exec(args: Exec, root: &Path) -> Result<u8> {
     let id = args.container_id.clone();
     let container = commands::load(&id, root)?;
-    let process = match &args.process {
+    let mut process = match &args.process {
         Some(file) => read_process(file)?,
         None => {
             let spec = commands::spec(&container)?;
             inline_process(&args, spec.process().clone().unwrap_or_default())?
         }
+    };
+    // Under Rune, the new process hands its listener to the container's supervisor; the
+    // connection must exist before libcontainer forks it.
+    let (handoff, _conn) = match shim::exec_handoff(&container.root, &mut process)? {
+        Some((h, conn)) => (Some(h), Some(conn)),
+        None => (None, None),
     };
     // libcontainer reads the process from a file; keep it inside the state directory.
     let process_file = container
@@ -36,7 +43,7 @@ pub fn exec(args: Exec, root: &Path) -> Result<u8> {
         .as_ref()
         .map(OwnConsole::path)
         .or(args.console_socket.as_deref());
-    let built = commands::builder(&id, root).and_then(|b| {
+    let built = commands::builder(&id, root, RuneExecutor { handoff }).and_then(|b| {
         Ok(b.with_console_socket(console_socket)
             .with_pid_file(args.pid_file.as_deref())?
             .with_preserved_fds(args.preserve_fds)

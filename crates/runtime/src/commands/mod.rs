@@ -13,6 +13,7 @@ mod run;
 mod spec;
 mod start;
 mod state;
+mod trace;
 mod update;
 
 use std::fs;
@@ -55,15 +56,16 @@ pub fn dispatch(command: Command, global: &GlobalOpts) -> Result<u8> {
         Command::Events(args) => events::events(&args, root).map(|()| 0),
         Command::Features(_) => features::features().map(|()| 0),
         Command::Spec(args) => spec::spec(&args).map(|()| 0),
+        Command::Trace(args) => trace::trace(&args, root).map(|()| 0),
     }
 }
 
 /// A builder with what every container-entering verb shares.
-fn builder(id: &str, root: &Path) -> Result<ContainerBuilder> {
+fn builder(id: &str, root: &Path, executor: RuneExecutor) -> Result<ContainerBuilder> {
     bundle::validate_id(id)?;
     ensure_root(root)?;
     Ok(ContainerBuilder::new(id.to_owned(), SyscallType::default())
-        .with_executor(RuneExecutor)
+        .with_executor(executor)
         .with_root_path(root)?)
 }
 

@@ -1,0 +1,144 @@
+//! rune-run's side of the Rune shim: choosing the policies and backend of a container,
+//! starting its supervisor, and handing its processes over to it from the executor.
+
+pub mod grant;
+pub mod select;
+pub mod supervisor;
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use oci_spec::runtime::Spec;
+use rune_shim::handler::Policies;
+use rune_shim::seccomp::{self, channel, handoff, sys};
+
+use grant::Grant;
+
+/// What the container's process does in the executor, right before it execs its program:
+/// install Rune's filter, hand the listener over, drop what was borrowed for the install.
+#[derive(Clone)]
+pub struct Handoff {
+    sock: RawFd,
+    prog: Arc<Vec<libc::sock_filter>>,
+    grant: Option<Grant>,
+}
+
+impl std::fmt::Debug for Handoff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handoff")
+            .field("sock", &self.sock)
+            .field("instructions", &self.prog.len())
+            .field("grant", &self.grant)
+            .finish()
+    }
+}
+
+impl Handoff {
+    pub fn enter(&self) -> Result<(), String> {
+        // The socket was opened by rune-run before libcontainer forked this process and is
+        // not closed before the exec that ends this function's caller.
+        let sock = sys::borrow(self.sock);
+        let listener = handoff::install_and_announce(sock, &self.prog)
+            .map_err(|e| format!("installing Rune's seccomp filter: {e}"))?;
+        // Closed by the exec (close-on-exec), once the supervisor holds its copy.
+        std::mem::forget(listener);
+        if let Some(g) = &self.grant {
+            g.drop_exactly().map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+/// A container about to be created under Rune.
+#[derive(Debug)]
+pub struct Prepared {
+    pub policies: Policies,
+    prog: Arc<Vec<libc::sock_filter>>,
+    ours: OwnedFd,
+    theirs: OwnedFd,
+    pub grant: Option<Grant>,
+}
+
+impl Prepared {
+    /// Compiles the filter and adds to `spec` what its install needs; no side effects.
+    pub fn new(policies: Policies, spec: &mut Spec) -> Result<Prepared> {
+        let prog = seccomp::compile(&policies)?;
+        let grant = spec.process_mut().as_mut().and_then(Grant::add_to);
+        let (ours, theirs) = channel::pair().context("socketpair for the Rune supervisor")?;
+        Ok(Prepared {
+            policies,
+            prog: Arc::new(prog),
+            ours,
+            theirs,
+            grant,
+        })
+    }
+
+    pub fn handoff(&self) -> Handoff {
+        Handoff {
+            sock: self.theirs.as_raw_fd(),
+            prog: self.prog.clone(),
+            grant: self.grant.clone(),
+        }
+    }
+
+    /// After libcontainer built the container: start its supervisor and keep the filter for
+    /// later `exec`s.
+    pub fn start_supervisor(self, dir: &Path, id: &str) -> Result<()> {
+        std::fs::write(
+            dir.join(supervisor::FILTER),
+            seccomp::encode(&self.prog),
+        )
+        .context("save Rune's filter")?;
+        supervisor::spawn(dir, id, self.policies, self.ours)
+            .context("start the Rune supervisor")?;
+        // The init holds its own copy until its exec; ours must go so the supervisor sees the
+        // end of the conversation if the init dies first.
+        drop(self.theirs);
+        Ok(())
+    }
+}
+
+/// For `exec` into a container that runs under Rune: the hand-over of the new process.
+pub fn exec_handoff(dir: &Path, process: &mut oci_spec::runtime::Process) -> Result<Option<(Handoff, OwnedFd)>> {
+    let Some(sock) = supervisor::connect_to(dir)? else {
+        return Ok(None);
+    };
+    let bytes = std::fs::read(dir.join(supervisor::FILTER)).context("read Rune's filter")?;
+    let grant = Grant::add_to(process);
+    let handoff = Handoff {
+        sock: sock.as_fd().as_raw_fd(),
+        prog: Arc::new(seccomp::decode(&bytes)),
+        grant,
+    };
+    Ok(Some((handoff, sock)))
+}
+
+/// libcontainer reads `config.json` from the bundle; when Rune had to add to the process's
+/// capabilities, it reads this private copy instead (root and relative bind sources made
+/// absolute against the real bundle), which `create` removes once the container is built.
+pub fn private_bundle(root: &Path, id: &str, spec: &Spec, bundle: &Path) -> Result<PathBuf> {
+    let dir = root.join(format!(".rune-bundle-{id}"));
+    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    let mut spec = spec.clone();
+    if let Some(r) = spec.root_mut().as_mut()
+        && r.path().is_relative()
+    {
+        r.set_path(bundle.join(r.path()));
+    }
+    if let Some(mounts) = spec.mounts_mut().as_mut() {
+        for m in mounts.iter_mut() {
+            if let Some(src) = m.source().clone()
+                && src.is_relative()
+                && m.typ().as_deref() == Some("bind")
+            {
+                m.set_source(Some(bundle.join(src)));
+            }
+        }
+    }
+    spec.save(dir.join("config.json"))
+        .with_context(|| format!("write {}/config.json", dir.display()))?;
+    Ok(dir)
+}

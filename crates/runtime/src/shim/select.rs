@@ -1,0 +1,170 @@
+//! Which Rune policies a container runs under, and on which backend (ARCHITECTURE.md §2):
+//! the administrator's `--policy`, the creator's `run.rune.policy` annotation (a name looked
+//! up in `--policy-dir`, nothing else is read), `--backend` and the `run.rune.backend`
+//! annotation, limited by `--allow-backends`.
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Spec;
+use rune_shim::handler::Policies;
+use rune_shim::policy::{self, Backend, Policy};
+
+use crate::cli::{BackendChoice, GlobalOpts};
+
+pub const POLICY_ANNOTATION: &str = "run.rune.policy";
+pub const BACKEND_ANNOTATION: &str = "run.rune.backend";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    #[error("annotation {POLICY_ANNOTATION}={0:?}: a policy name is [A-Za-z0-9._-]+")]
+    BadName(String),
+    #[error("annotation {POLICY_ANNOTATION}={name:?}: {}: {err}", path.display())]
+    Missing {
+        name: String,
+        path: PathBuf,
+        err: std::io::Error,
+    },
+    #[error("--policy {}: {err}", path.display())]
+    Unreadable { path: PathBuf, err: std::io::Error },
+    #[error("{0}")]
+    Invalid(#[from] policy::PolicyError),
+    #[error("annotation {BACKEND_ANNOTATION}={0:?}: not a backend (auto, seccomp, vsmode)")]
+    BadBackend(String),
+    #[error("backend {0}: not allowed by the administrator (--allow-backends {1})")]
+    NotAllowed(&'static str, String),
+    #[error(
+        "backend vsmode: this host cannot run it (it needs riscv64 with the hypervisor extension and /dev/rune)"
+    )]
+    NoVsmode,
+}
+
+/// The policies of one container and the backend that enforces them.
+#[derive(Debug, Clone)]
+pub struct Selected {
+    pub policies: Policies,
+    pub backend: Backend,
+}
+
+/// The backends this host can run.
+pub fn available() -> Vec<Backend> {
+    let mut v = vec![Backend::Seccomp];
+    if cfg!(target_arch = "riscv64") && Path::new("/dev/rune").exists() {
+        v.insert(0, Backend::Vsmode);
+    }
+    v
+}
+
+fn name_of(b: Backend) -> &'static str {
+    match b {
+        Backend::Seccomp => "seccomp",
+        Backend::Vsmode => "vsmode",
+    }
+}
+
+fn parse_choice(s: &str) -> Option<BackendChoice> {
+    match s {
+        "auto" => Some(BackendChoice::Auto),
+        "seccomp" => Some(BackendChoice::Seccomp),
+        "vsmode" => Some(BackendChoice::Vsmode),
+        _ => None,
+    }
+}
+
+fn backend(global: &GlobalOpts, spec: &Spec) -> Result<Backend, SelectError> {
+    let annotation = spec
+        .annotations()
+        .as_ref()
+        .and_then(|a| a.get(BACKEND_ANNOTATION));
+    let choice = match annotation {
+        Some(a) => parse_choice(a).ok_or_else(|| SelectError::BadBackend(a.clone()))?,
+        None => global.backend,
+    };
+    let here = available();
+    let picked = match choice {
+        BackendChoice::Auto => here[0],
+        BackendChoice::Seccomp => Backend::Seccomp,
+        BackendChoice::Vsmode => Backend::Vsmode,
+    };
+    let allowed = global.allow_backends.split(',').any(|b| b.trim() == name_of(picked));
+    if annotation.is_some() && choice != BackendChoice::Auto && !allowed {
+        return Err(SelectError::NotAllowed(
+            name_of(picked),
+            global.allow_backends.clone(),
+        ));
+    }
+    if !here.contains(&picked) {
+        return Err(SelectError::NoVsmode);
+    }
+    Ok(picked)
+}
+
+fn load(path: &Path, backend: Backend) -> Result<Policy, SelectError> {
+    let text = std::fs::read_to_string(path).map_err(|err| SelectError::Unreadable {
+        path: path.to_owned(),
+        err,
+    })?;
+    Ok(policy::parse(&path.display().to_string(), &text, Some(backend))?)
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// `None` when no policy applies: the container runs exactly as under runc.
+pub fn select(global: &GlobalOpts, spec: &Spec) -> Result<Option<Selected>, SelectError> {
+    let named = spec
+        .annotations()
+        .as_ref()
+        .and_then(|a| a.get(POLICY_ANNOTATION))
+        .cloned();
+    if global.policy.is_none() && named.is_none() {
+        return Ok(None);
+    }
+    let backend = backend(global, spec)?;
+    let admin = global
+        .policy
+        .as_deref()
+        .map(|p| load(p, backend))
+        .transpose()?;
+    let creator = match named {
+        None => None,
+        Some(name) => {
+            if !valid_name(&name) {
+                return Err(SelectError::BadName(name));
+            }
+            let path = global.policy_dir.join(format!("{name}.json"));
+            let text = std::fs::read_to_string(&path).map_err(|err| SelectError::Missing {
+                name: name.clone(),
+                path: path.clone(),
+                err,
+            })?;
+            Some(policy::parse(
+                &path.display().to_string(),
+                &text,
+                Some(backend),
+            )?)
+        }
+    };
+    Ok(Some(Selected {
+        policies: Policies { admin, creator },
+        backend,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_name;
+
+    #[test]
+    fn names_cannot_leave_the_policy_dir() {
+        assert!(valid_name("deny-exec.v2"));
+        for bad in ["", ".", "..", "../etc/x", "a/b", "a b", "x\0"] {
+            assert!(!valid_name(bad), "{bad:?}");
+        }
+    }
+}

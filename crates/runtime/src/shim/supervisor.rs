@@ -1,0 +1,157 @@
+//! The container's supervisor process, seen from rune-run: started by `create` (it outlives
+//! it), reached by `exec` through a socket in the state directory, stopped by `delete`.
+
+use std::fs;
+use std::io;
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::sys::socket::{
+    AddressFamily, Backlog, SockFlag, SockType, UnixAddr, bind, connect, listen, socket,
+};
+use rune_shim::events::Sink;
+use rune_shim::handler::Policies;
+use rune_shim::seccomp::{Config, Supervisor, sys};
+
+/// Files the supervisor owns in the container's state directory.
+pub const SOCKET: &str = "rune-supervisor.sock";
+pub const PID_FILE: &str = "rune-supervisor.pid";
+pub const EVENTS: &str = "rune-events.jsonl";
+pub const FILTER: &str = "rune-filter.bpf";
+const NAME: &str = "rune-supervisor";
+
+fn seqpacket() -> io::Result<OwnedFd> {
+    Ok(socket(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )?)
+}
+
+/// Starts the supervisor of the container whose state directory is `dir`; it serves the
+/// process that announces on `conn` (the init) and every `exec` that connects later.
+pub fn spawn(dir: &Path, id: &str, policies: Policies, conn: OwnedFd) -> io::Result<()> {
+    let accept = seqpacket()?;
+    bind(accept.as_raw_fd(), &UnixAddr::new(&dir.join(SOCKET))?)?;
+    listen(&accept, Backlog::new(16)?)?;
+    let events = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(EVENTS))?;
+    let pid_file = dir.join(PID_FILE);
+    let devnull = fs::OpenOptions::new().read(true).write(true).open("/dev/null")?;
+    match sys::fork()? {
+        Some(pid) => {
+            // The intermediate child exits at once, after it has recorded the supervisor's pid.
+            let status = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None)?;
+            match status {
+                nix::sys::wait::WaitStatus::Exited(_, 0) => Ok(()),
+                other => Err(io::Error::other(format!(
+                    "starting the Rune supervisor: {other:?}"
+                ))),
+            }
+        }
+        None => {
+            let _ = nix::unistd::setsid();
+            let code = match sys::fork() {
+                Ok(Some(pid)) => match fs::write(&pid_file, pid.to_string()) {
+                    Ok(()) => 0,
+                    Err(_) => 1,
+                },
+                Ok(None) => {
+                    let fds = [devnull.into(), conn, accept, events.into()];
+                    let code = serve(fds, id, policies);
+                    sys::exit_child(code)
+                }
+                Err(_) => 1,
+            };
+            sys::exit_child(code)
+        }
+    }
+}
+
+/// In the supervisor: keep only its own descriptors (none of the caller's pipes, which would
+/// keep a client waiting for end-of-file) and serve.
+fn serve(fds: [OwnedFd; 4], id: &str, policies: Policies) -> i32 {
+    let _ = nix::sys::prctl::set_name(&std::ffi::CString::new(NAME).unwrap_or_default());
+    let [devnull, conn, accept, events] = fds;
+    let raw = [devnull, conn, accept, events].map(IntoRawFd::into_raw_fd);
+    // Park them above the range we are about to fill, then put them at 3, 4, 5.
+    let mut high = [0; 4];
+    for (i, fd) in raw.iter().enumerate() {
+        match nix::fcntl::fcntl(*fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(100)) {
+            Ok(h) => high[i] = h,
+            Err(_) => return 1,
+        }
+    }
+    for target in 0..3 {
+        if nix::unistd::dup2(high[0], target).is_err() {
+            return 1;
+        }
+    }
+    for (i, fd) in high[1..].iter().enumerate() {
+        if nix::unistd::dup2(*fd, 3 + i as i32).is_err() {
+            return 1;
+        }
+    }
+    if sys::close_from(6).is_err() {
+        return 1;
+    }
+    // These numbers were just filled by dup2 and nothing else owns them.
+    let [conn, accept, events] = [3, 4, 5].map(|fd| sys::adopt([fd]).remove(0));
+    let cfg = Config {
+        policies,
+        container: id.to_owned(),
+        events: Sink::File(fs::File::from(events)),
+    };
+    match Supervisor::new(cfg, vec![conn], Some(accept)).and_then(Supervisor::run) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
+}
+
+/// A connection to the supervisor of the container in `dir`, for an `exec`'d process to
+/// announce its listener on; `None` when the container runs without Rune.
+pub fn connect_to(dir: &Path) -> io::Result<Option<OwnedFd>> {
+    let path = dir.join(SOCKET);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let sock = seqpacket()?;
+    connect(sock.as_raw_fd(), &UnixAddr::new(&path)?).map_err(|e| {
+        io::Error::other(format!(
+            "the container's Rune supervisor does not answer ({e}); refusing to run a process unconfined"
+        ))
+    })?;
+    Ok(Some(sock))
+}
+
+/// The supervisor of a container, found through its state directory.
+#[derive(Debug, Clone, Copy)]
+pub struct Running(i32);
+
+impl Running {
+    pub fn find(dir: &Path) -> Option<Running> {
+        fs::read_to_string(dir.join(PID_FILE))
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok())
+            .map(Running)
+    }
+
+    /// Stops it if it still runs. The pid may have been reused since: only a process with
+    /// the supervisor's name is ours.
+    pub fn stop(self) {
+        let comm = fs::read_to_string(format!("/proc/{}/comm", self.0)).unwrap_or_default();
+        if comm.trim() == NAME {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.0),
+                nix::sys::signal::SIGKILL,
+            );
+        }
+    }
+}
+
+pub fn events_path(dir: &Path) -> PathBuf {
+    dir.join(EVENTS)
+}
