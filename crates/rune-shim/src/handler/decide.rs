@@ -51,7 +51,7 @@ pub struct Decision {
     pub log: bool,
 }
 
-const EPERM: i32 = 1;
+pub(crate) const EPERM: i32 = 1;
 
 fn matches(rule: &Rule, call: &Call) -> bool {
     let Some(m) = &rule.matches else {

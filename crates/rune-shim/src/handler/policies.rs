@@ -2,6 +2,7 @@
 //! §2): what both decide for a call, and what a backend must look at to decide it.
 
 use super::decide::{Call, Decision, Source, decide_both};
+use super::matcher::has_prefix;
 use crate::policy::Policy;
 use crate::policy::model::{Action, Rule};
 use crate::syscalls;
@@ -46,6 +47,50 @@ impl Policies {
         self.iter()
             .flat_map(|p| &p.rules)
             .any(|r| covers(r, name) && uses_path(r))
+    }
+
+    /// Whether giving `path` another name (a hard link, a rename) would let a file that the
+    /// policies deny opening be reached by a name they allow: `path` itself is denied, or a
+    /// denied exact or prefix path lies below it.
+    pub fn guards(&self, path: &str) -> Option<(Decision, Source)> {
+        let open = Call {
+            name: "openat".into(),
+            args: [0; 6],
+            paths: vec![path.to_owned()],
+        };
+        let (d, s) = self.decide(&open);
+        if matches!(d.verdict, super::Verdict::Deny(_) | super::Verdict::Kill) {
+            return Some((d, s));
+        }
+        for (policy, source) in [
+            (self.admin.as_ref(), Source::Admin),
+            (self.creator.as_ref(), Source::Creator),
+        ] {
+            let Some(policy) = policy else { continue };
+            for (i, r) in policy.rules.iter().enumerate() {
+                let Some(p) = r.matches.as_ref().and_then(|m| m.path.as_ref()) else {
+                    continue;
+                };
+                if !covers(r, "openat") || !matches!(r.action, Action::Deny | Action::Kill) {
+                    continue;
+                }
+                let below = p
+                    .exact
+                    .iter()
+                    .chain(p.prefix.iter())
+                    .chain(p.in_list.iter().flatten())
+                    .any(|denied| has_prefix(denied, path));
+                if below {
+                    let d = Decision {
+                        verdict: super::Verdict::Deny(super::decide::EPERM),
+                        rule: Some(i),
+                        log: true,
+                    };
+                    return Some((d, source));
+                }
+            }
+        }
+        None
     }
 
     /// Whether some rule denies opening files by path. Then a file must not be reachable by

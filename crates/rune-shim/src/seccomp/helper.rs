@@ -32,6 +32,21 @@ pub enum Request {
     },
     /// Open the object the last `Resolve` found, with the caller's flags and mode.
     Open { creds: Creds, flags: i32, mode: u32 },
+    /// Find the directory holding `path`'s last component and what is at that name now
+    /// (through a final symlink only with `follow`), for a later `Link` or `Rename`: `slot` 0
+    /// is the old name, 1 the new. Descriptors as for `Resolve`.
+    Name {
+        creds: Creds,
+        ns_pid: u32,
+        ns_tid: u32,
+        path: Vec<u8>,
+        slot: usize,
+        follow: bool,
+    },
+    /// Link the object named in slot 0 at the name in slot 1.
+    Link { creds: Creds },
+    /// Rename the name in slot 0 to the name in slot 1 (`renameat2` flags).
+    Rename { creds: Creds, flags: u32 },
 }
 
 /// The object a path names, as the path of what was actually found inside the caller's root.
@@ -40,6 +55,8 @@ pub enum Resolved {
     Object(String),
     /// Nothing there yet (`O_CREAT` would create this).
     Missing(String),
+    /// The object at a name (`None`: nothing there), for a link or rename.
+    Named(Option<String>),
     Failed(i32),
 }
 
@@ -50,6 +67,8 @@ pub enum Opened {
     Failed(i32),
     /// The directory changed under the create (a symlink appeared): decide again.
     Retry,
+    /// A link or rename done.
+    Done,
 }
 
 #[derive(Debug)]
@@ -92,6 +111,18 @@ impl Helper {
         let (r, _) = channel::recv::<Resolved>(self.sock.as_fd())?
             .ok_or_else(|| io::Error::other("on-behalf helper exited"))?;
         Ok(r)
+    }
+
+    /// A link or rename after `Name` requests: `Ok(())` or the errno.
+    pub fn apply(&self, req: &Request) -> io::Result<Result<(), i32>> {
+        channel::send(self.sock.as_fd(), req, &[])?;
+        let (r, _) = channel::recv::<Opened>(self.sock.as_fd())?
+            .ok_or_else(|| io::Error::other("on-behalf helper exited"))?;
+        Ok(match r {
+            Opened::Done => Ok(()),
+            Opened::Failed(e) => Err(e),
+            _ => Err(libc::EIO),
+        })
     }
 
     pub fn open(&self, req: &Request) -> io::Result<Result<OwnedFd, Opened>> {
@@ -160,6 +191,26 @@ fn serve(sock: BorrowedFd<'_>, joins: &[(OwnedFd, nix::sched::CloneFlags)]) -> i
                 Ok(fd) => channel::send(sock, &Opened::Fd, &[fd.as_fd()])?,
                 Err(o) => channel::send(sock, &o, &[])?,
             },
+            Request::Name {
+                creds,
+                ns_pid,
+                ns_tid,
+                path,
+                slot,
+                follow,
+            } => {
+                let who = super::open::Who {
+                    creds: &creds,
+                    ns_pid,
+                    ns_tid,
+                };
+                let r = opener.name(&who, &fds, &path, slot, follow);
+                channel::send(sock, &r, &[])?;
+            }
+            Request::Link { creds } => channel::send(sock, &opener.link(&creds), &[])?,
+            Request::Rename { creds, flags } => {
+                channel::send(sock, &opener.rename(&creds, flags), &[])?
+            }
         }
     }
     Ok(())

@@ -8,6 +8,7 @@ pub mod handoff;
 mod helper;
 mod open;
 mod serve;
+mod serve_names;
 mod serve_open;
 pub mod supervisor;
 pub mod sys;

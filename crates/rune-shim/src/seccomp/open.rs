@@ -11,10 +11,12 @@ use std::os::unix::ffi::OsStrExt;
 
 use caps::{CapSet, Capability};
 use nix::errno::Errno;
-use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat, openat2, readlinkat};
+use nix::fcntl::{
+    AtFlags, OFlag, OpenHow, RenameFlags, ResolveFlag, openat, openat2, readlinkat, renameat2,
+};
 use nix::sys::stat::{FileStat, Mode, SFlag, fstat, stat};
 use nix::sys::statfs::{PROC_SUPER_MAGIC, fstatfs, statfs};
-use nix::unistd::{Gid, Uid, chroot, fchdir, setfsgid, setfsuid, setgroups};
+use nix::unistd::{Gid, Uid, chroot, fchdir, linkat, setfsgid, setfsuid, setgroups};
 
 use super::caller::Creds;
 use super::helper::{Opened, Resolved};
@@ -34,11 +36,21 @@ enum Found {
     Create { parent: OwnedFd, name: CString },
 }
 
+/// A name found for a link or rename: its directory, the last component, and the object
+/// itself when a final symlink was followed.
+#[derive(Debug)]
+struct Named {
+    parent: OwnedFd,
+    name: CString,
+    followed: Option<OwnedFd>,
+}
+
 #[derive(Debug)]
 pub struct Opener {
     fd_dir: BorrowedFd<'static>,
     own: (Uid, Gid, HashSet<Capability>),
     found: Option<Found>,
+    names: [Option<Named>; 2],
 }
 
 fn errno(e: Errno) -> i32 {
@@ -52,6 +64,7 @@ impl Opener {
             fd_dir,
             own: (Uid::effective(), Gid::effective(), permitted),
             found: None,
+            names: [None, None],
         }
     }
 
@@ -262,6 +275,138 @@ impl Opener {
             prefix.push('/');
             prefix.push_str(part);
         }
+    }
+}
+
+impl Opener {
+    pub fn name(
+        &mut self,
+        who: &Who<'_>,
+        fds: &[OwnedFd],
+        path: &[u8],
+        slot: usize,
+        follow: bool,
+    ) -> Resolved {
+        let Some(entry) = self.names.get_mut(slot) else {
+            return Resolved::Failed(libc::EINVAL);
+        };
+        *entry = None;
+        let [root, base] = fds else {
+            return Resolved::Failed(libc::EINVAL);
+        };
+        if let Err(e) = fchdir(root.as_raw_fd()).and_then(|()| chroot(".")) {
+            return Resolved::Failed(errno(e));
+        }
+        if let Err(e) = self.become_caller(who.creds) {
+            self.become_self();
+            return Resolved::Failed(errno(e));
+        }
+        let r = self.find_name(who, root.as_fd(), base.as_fd(), path, slot, follow);
+        self.become_self();
+        r
+    }
+
+    fn find_name(
+        &mut self,
+        who: &Who<'_>,
+        root: BorrowedFd<'_>,
+        base: BorrowedFd<'_>,
+        path: &[u8],
+        slot: usize,
+        follow: bool,
+    ) -> Resolved {
+        let path = proc_self(path, who);
+        let (dir, name) = split(&path);
+        if name.is_empty() || name == b"." || name == b".." {
+            return Resolved::Failed(libc::EBUSY);
+        }
+        let parent = match walk(root, base, dir, OFlag::O_PATH | OFlag::O_DIRECTORY, 0) {
+            Ok(p) => p,
+            Err(e) => return Resolved::Failed(errno(e)),
+        };
+        let Ok(cname) = CString::new(name) else {
+            return Resolved::Failed(libc::EINVAL);
+        };
+        let (object, followed) = if follow {
+            match walk(root, base, &path, OFlag::O_PATH, 0) {
+                Ok(fd) => (self.real_path(fd.as_fd()).ok(), Some(fd)),
+                Err(Errno::ENOENT) => (None, None),
+                Err(e) => return Resolved::Failed(errno(e)),
+            }
+        } else {
+            let how = OpenHow::new()
+                .flags(OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
+                .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+            match openat2(parent.as_raw_fd(), cname.as_c_str(), how) {
+                Ok(n) => {
+                    let fd = sys::adopt([n]).remove(0);
+                    (self.real_path(fd.as_fd()).ok(), None)
+                }
+                Err(Errno::ENOENT) => (None, None),
+                Err(e) => return Resolved::Failed(errno(e)),
+            }
+        };
+        self.names[slot] = Some(Named {
+            parent,
+            name: cname,
+            followed,
+        });
+        Resolved::Named(object)
+    }
+
+    fn take_names(&mut self) -> Option<(Named, Named)> {
+        let [a, b] = &mut self.names;
+        Some((a.take()?, b.take()?))
+    }
+
+    pub fn link(&mut self, creds: &Creds) -> Opened {
+        let Some((old, new)) = self.take_names() else {
+            return Opened::Failed(libc::EINVAL);
+        };
+        if let Err(e) = self.become_caller(creds) {
+            self.become_self();
+            return Opened::Failed(errno(e));
+        }
+        let r = match &old.followed {
+            // Exactly the object decided on, through our own descriptor.
+            Some(fd) => linkat(
+                Some(self.fd_dir.as_raw_fd()),
+                CString::new(fd.as_raw_fd().to_string())
+                    .unwrap_or_default()
+                    .as_c_str(),
+                Some(new.parent.as_raw_fd()),
+                new.name.as_c_str(),
+                AtFlags::AT_SYMLINK_FOLLOW,
+            ),
+            None => linkat(
+                Some(old.parent.as_raw_fd()),
+                old.name.as_c_str(),
+                Some(new.parent.as_raw_fd()),
+                new.name.as_c_str(),
+                AtFlags::empty(),
+            ),
+        };
+        self.become_self();
+        r.map_or_else(|e| Opened::Failed(errno(e)), |()| Opened::Done)
+    }
+
+    pub fn rename(&mut self, creds: &Creds, flags: u32) -> Opened {
+        let Some((old, new)) = self.take_names() else {
+            return Opened::Failed(libc::EINVAL);
+        };
+        if let Err(e) = self.become_caller(creds) {
+            self.become_self();
+            return Opened::Failed(errno(e));
+        }
+        let r = renameat2(
+            Some(old.parent.as_raw_fd()),
+            old.name.as_c_str(),
+            Some(new.parent.as_raw_fd()),
+            new.name.as_c_str(),
+            RenameFlags::from_bits_truncate(flags),
+        );
+        self.become_self();
+        r.map_or_else(|e| Opened::Failed(errno(e)), |()| Opened::Done)
     }
 }
 

@@ -70,6 +70,11 @@ impl Server {
                 self.serve_open(listener, &n, name);
             }
             "execve" | "execveat" => self.serve_exec(listener, &n, name),
+            "link" | "linkat" | "rename" | "renameat" | "renameat2"
+                if self.cfg.policies.guards_names() =>
+            {
+                self.serve_names(listener, &n, name);
+            }
             "open_by_handle_at" if self.cfg.policies.guards_names() => {
                 // A handle reaches a file by no name at all: a path rule could not see it.
                 let call = Call {

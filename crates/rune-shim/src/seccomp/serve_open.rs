@@ -156,6 +156,10 @@ impl Server {
                 fail(e);
                 return Some(());
             }
+            Resolved::Named(_) => {
+                fail(libc::EIO);
+                return Some(());
+            }
         };
         let call = Call {
             name: name.into(),
@@ -171,7 +175,7 @@ impl Server {
             // The rewritten path is looked up afresh from the caller's root; what it leads to
             // is decided again, so a rewrite cannot lead anywhere the policies deny.
             match self.resolve(who, root, root, target.as_bytes(), flags, 0) {
-                Ok(Resolved::Object(p) | Resolved::Missing(p)) => {
+                Ok(Resolved::Object(p) | Resolved::Missing(p) | Resolved::Named(Some(p))) => {
                     let again = Call {
                         paths: vec![p.clone()],
                         ..call.clone()
@@ -186,7 +190,11 @@ impl Server {
                     }
                     shown = p;
                 }
-                Ok(Resolved::Failed(e)) => {
+                Ok(r @ (Resolved::Named(None) | Resolved::Failed(_))) => {
+                    let e = match r {
+                        Resolved::Failed(e) => e,
+                        _ => libc::ENOENT,
+                    };
                     self.event(n, &call, &d, source, Some(&shown), Answer::Failed(e), "");
                     fail(e);
                     return Some(());
@@ -219,7 +227,10 @@ impl Server {
                         fail(e);
                         Answer::Failed(e)
                     }
-                    Ok(Err(Opened::Fd)) => unreachable!("a descriptor comes as Ok"),
+                    Ok(Err(Opened::Fd | Opened::Done)) => {
+                        fail(libc::EIO);
+                        Answer::Failed(libc::EIO)
+                    }
                     Err(e) => {
                         fail(errno_of(&e));
                         Answer::Failed(errno_of(&e))

@@ -66,12 +66,9 @@ impl Init<'_> {
         };
         // libcontainer reads config.json itself: when Rune added to the process, from a copy.
         let private = match &shim {
-            Some(p) if p.grant.is_some() => Some(shim::private_bundle(
-                &global.root,
-                id,
-                &spec,
-                &bundle_dir,
-            )?),
+            Some(p) if p.grant.is_some() => {
+                Some(shim::private_bundle(&global.root, id, &spec, &bundle_dir)?)
+            }
             _ => None,
         };
         let lc_bundle = private.clone().unwrap_or_else(|| bundle_dir.clone());

@@ -21,7 +21,10 @@ pub fn trace(args: &Trace, root: &Path) -> Result<()> {
     let mut file = match File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            bail!("container {} runs without a Rune policy: it has no events", args.container_id)
+            bail!(
+                "container {} runs without a Rune policy: it has no events",
+                args.container_id
+            )
         }
         Err(e) => return Err(e).with_context(|| format!("open {}", path.display())),
     };

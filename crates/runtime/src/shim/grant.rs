@@ -124,7 +124,13 @@ mod tests {
         ));
         let g = Grant::add_to(&mut p).unwrap();
         assert_eq!(g.effective, sorted([Cap::CAP_CHOWN, Cap::CAP_SETUID]));
-        let eff = p.capabilities().as_ref().unwrap().effective().clone().unwrap();
+        let eff = p
+            .capabilities()
+            .as_ref()
+            .unwrap()
+            .effective()
+            .clone()
+            .unwrap();
         assert!(eff.contains(&Capability::SysAdmin) && eff.contains(&Capability::Chown));
         p.set_no_new_privileges(Some(true));
         assert!(Grant::add_to(&mut p).is_none());

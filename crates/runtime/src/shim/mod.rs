@@ -87,11 +87,8 @@ impl Prepared {
     /// After libcontainer built the container: start its supervisor and keep the filter for
     /// later `exec`s.
     pub fn start_supervisor(self, dir: &Path, id: &str) -> Result<()> {
-        std::fs::write(
-            dir.join(supervisor::FILTER),
-            seccomp::encode(&self.prog),
-        )
-        .context("save Rune's filter")?;
+        std::fs::write(dir.join(supervisor::FILTER), seccomp::encode(&self.prog))
+            .context("save Rune's filter")?;
         supervisor::spawn(dir, id, self.policies, self.ours)
             .context("start the Rune supervisor")?;
         // The init holds its own copy until its exec; ours must go so the supervisor sees the
@@ -102,7 +99,10 @@ impl Prepared {
 }
 
 /// For `exec` into a container that runs under Rune: the hand-over of the new process.
-pub fn exec_handoff(dir: &Path, process: &mut oci_spec::runtime::Process) -> Result<Option<(Handoff, OwnedFd)>> {
+pub fn exec_handoff(
+    dir: &Path,
+    process: &mut oci_spec::runtime::Process,
+) -> Result<Option<(Handoff, OwnedFd)>> {
     let Some(sock) = supervisor::connect_to(dir)? else {
         return Ok(None);
     };

@@ -85,7 +85,10 @@ fn backend(global: &GlobalOpts, spec: &Spec) -> Result<Backend, SelectError> {
         BackendChoice::Seccomp => Backend::Seccomp,
         BackendChoice::Vsmode => Backend::Vsmode,
     };
-    let allowed = global.allow_backends.split(',').any(|b| b.trim() == name_of(picked));
+    let allowed = global
+        .allow_backends
+        .split(',')
+        .any(|b| b.trim() == name_of(picked));
     if annotation.is_some() && choice != BackendChoice::Auto && !allowed {
         return Err(SelectError::NotAllowed(
             name_of(picked),
@@ -103,7 +106,11 @@ fn load(path: &Path, backend: Backend) -> Result<Policy, SelectError> {
         path: path.to_owned(),
         err,
     })?;
-    Ok(policy::parse(&path.display().to_string(), &text, Some(backend))?)
+    Ok(policy::parse(
+        &path.display().to_string(),
+        &text,
+        Some(backend),
+    )?)
 }
 
 fn valid_name(name: &str) -> bool {

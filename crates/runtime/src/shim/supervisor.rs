@@ -40,7 +40,10 @@ pub fn spawn(dir: &Path, id: &str, policies: Policies, conn: OwnedFd) -> io::Res
         .append(true)
         .open(dir.join(EVENTS))?;
     let pid_file = dir.join(PID_FILE);
-    let devnull = fs::OpenOptions::new().read(true).write(true).open("/dev/null")?;
+    let devnull = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?;
     match sys::fork()? {
         Some(pid) => {
             // The intermediate child exits at once, after it has recorded the supervisor's pid.

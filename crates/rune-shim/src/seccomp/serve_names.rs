@@ -1,0 +1,173 @@
+//! Links and renames while a policy denies opening some path: a file must not be reachable by
+//! a new name the policy allows (ARCHITECTURE.md §3). Both are made on the caller's behalf:
+//! the helper finds the object at the old name, the policies are asked whether that object
+//! (or anything below it, for a directory) is denied, and only then is exactly that name
+//! linked or renamed.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use nix::fcntl::{OFlag, open};
+use nix::sys::stat::Mode;
+
+use super::caller::{self, Caller};
+use super::helper::{Request, Resolved};
+use super::serve::{Answer, tgid_of};
+use super::supervisor::Server;
+use super::sys::{self, Notif};
+use crate::handler::{Call, Source, Verdict};
+
+/// (dirfd, path) of the old and the new name, whether a final symlink of the old one is
+/// followed, and the `renameat2` flags.
+struct Names {
+    old: (i32, u64),
+    new: (i32, u64),
+    follow: bool,
+    flags: u32,
+}
+
+fn names(name: &str, a: [u64; 6]) -> Option<Names> {
+    let cwd = libc::AT_FDCWD;
+    Some(match name {
+        "link" => Names {
+            old: (cwd, a[0]),
+            new: (cwd, a[1]),
+            follow: false,
+            flags: 0,
+        },
+        "rename" => Names {
+            old: (cwd, a[0]),
+            new: (cwd, a[1]),
+            follow: false,
+            flags: 0,
+        },
+        "linkat" => {
+            // A link by descriptor (AT_EMPTY_PATH) names no path to check: refused below.
+            if a[4] as i32 & libc::AT_EMPTY_PATH != 0 {
+                return None;
+            }
+            Names {
+                old: (a[0] as i32, a[1]),
+                new: (a[2] as i32, a[3]),
+                follow: a[4] as i32 & libc::AT_SYMLINK_FOLLOW != 0,
+                flags: 0,
+            }
+        }
+        "renameat" | "renameat2" => Names {
+            old: (a[0] as i32, a[1]),
+            new: (a[2] as i32, a[3]),
+            follow: false,
+            flags: if name == "renameat2" { a[4] as u32 } else { 0 },
+        },
+        _ => return None,
+    })
+}
+
+impl Server {
+    pub(super) fn serve_names(&mut self, listener: BorrowedFd<'_>, n: &Notif, name: &str) {
+        let fail = |e: i32| {
+            let _ = sys::notif_send(listener, n.id, 0, -e, 0);
+        };
+        let call = Call {
+            name: name.into(),
+            args: n.args,
+            paths: vec![],
+        };
+        let (d, source) = self.cfg.policies.decide(&call);
+        if !matches!(d.verdict, Verdict::Allow | Verdict::Log) {
+            return self.answer(listener, n, &call, &d, source, None, "");
+        }
+        let Some(spec) = names(name, n.args) else {
+            let d = crate::handler::Decision {
+                verdict: Verdict::Deny(libc::EPERM),
+                rule: None,
+                log: true,
+            };
+            return self.answer(
+                listener,
+                n,
+                &call,
+                &d,
+                Source::None,
+                None,
+                "guard: no link by descriptor while a path is denied",
+            );
+        };
+        let result = (|| -> std::io::Result<Result<String, (i32, Option<String>)>> {
+            let who = Caller::read(n.tid)?;
+            let root = proc_fd(n.tid, "root")?;
+            let mut found = None;
+            for (slot, (dirfd, addr)) in [spec.old, spec.new].into_iter().enumerate() {
+                let path = caller::read_path(n.tid, addr)?;
+                let base = if dirfd == libc::AT_FDCWD {
+                    proc_fd(n.tid, "cwd")?
+                } else {
+                    let pidfd = sys::pidfd_open(tgid_of(n.tid) as libc::pid_t)?;
+                    sys::pidfd_getfd(pidfd.as_fd(), dirfd)?
+                };
+                if !sys::notif_id_valid(listener, n.id) {
+                    return Ok(Err((libc::ESRCH, None)));
+                }
+                let req = Request::Name {
+                    creds: who.creds.clone(),
+                    ns_pid: who.ns_pid,
+                    ns_tid: who.ns_tid,
+                    path,
+                    slot,
+                    follow: slot == 0 && spec.follow,
+                };
+                match self
+                    .helper(n.tid)?
+                    .resolve(&req, &[root.as_fd(), base.as_fd()])?
+                {
+                    Resolved::Named(Some(p)) if slot == 0 => found = Some(p),
+                    Resolved::Named(_) if slot == 1 => {}
+                    Resolved::Failed(e) => return Ok(Err((e, None))),
+                    _ => return Ok(Err((libc::ENOENT, None))),
+                }
+            }
+            let object = found.unwrap_or_default();
+            if let Some((d, s)) = self.cfg.policies.guards(&object) {
+                let e = match d.verdict {
+                    Verdict::Deny(e) => e,
+                    _ => libc::EPERM,
+                };
+                self.event(n, &call, &d, s, Some(&object), Answer::Failed(e), "");
+                return Ok(Err((e, Some(object))));
+            }
+            let req = if name.starts_with("link") {
+                Request::Link {
+                    creds: who.creds.clone(),
+                }
+            } else {
+                Request::Rename {
+                    creds: who.creds.clone(),
+                    flags: spec.flags,
+                }
+            };
+            Ok(self
+                .helper(n.tid)?
+                .apply(&req)?
+                .map(|()| object)
+                .map_err(|e| (e, None)))
+        })();
+        match result {
+            Ok(Ok(object)) => {
+                let _ = sys::notif_send(listener, n.id, 0, 0, 0);
+                if d.log {
+                    self.event(n, &call, &d, source, Some(&object), Answer::Returned(0), "");
+                }
+            }
+            Ok(Err((e, _))) => fail(e),
+            Err(e) => fail(e.raw_os_error().unwrap_or(libc::EIO)),
+        }
+    }
+}
+
+fn proc_fd(tid: u32, what: &str) -> std::io::Result<OwnedFd> {
+    let fd = open(
+        format!("/proc/{tid}/{what}").as_str(),
+        OFlag::O_PATH | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    Ok(sys::adopt([fd]).remove(0))
+}
