@@ -10,7 +10,9 @@ pub mod daemon;
 pub mod docker_cli;
 pub mod host;
 pub mod image;
+pub mod programs;
 pub mod runtime;
+pub mod sandbox;
 
 pub use bundle::Bundle;
 pub use runtime::Runtime;

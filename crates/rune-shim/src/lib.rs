@@ -3,6 +3,7 @@
 #![deny(unsafe_code)]
 
 pub mod events;
+pub mod exec_rules;
 pub mod handler;
 pub mod policy;
 pub mod run;

@@ -10,6 +10,7 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use crate::events::Sink;
+use crate::exec_rules;
 use crate::handler::Policies;
 use crate::seccomp::{self, Config, Supervisor, channel, handoff, sys};
 
@@ -26,6 +27,7 @@ pub enum RunError {
 /// Runs `argv` under `policies` and returns its exit status as a shell reports it.
 pub fn run(policies: Policies, argv: &[String], events: Sink) -> Result<i32, RunError> {
     let prog = seccomp::compile(&policies)?;
+    let layers = exec_rules::layers(&policies);
     let cargv = argv
         .iter()
         .map(|a| CString::new(a.as_bytes()).map_err(|_| RunError::Nul))
@@ -35,7 +37,7 @@ pub fn run(policies: Policies, argv: &[String], events: Sink) -> Result<i32, Run
         Some(pid) => pid,
         None => {
             drop(ours);
-            let err = enter(theirs.as_fd(), &prog, &cargv);
+            let err = enter(theirs.as_fd(), &prog, &layers, &cargv);
             eprintln!("rune-shim: {}: {err}", argv[0]);
             sys::exit_child(if err.kind() == io::ErrorKind::NotFound {
                 127
@@ -67,10 +69,14 @@ pub fn run(policies: Policies, argv: &[String], events: Sink) -> Result<i32, Run
 fn enter(
     sock: std::os::fd::BorrowedFd<'_>,
     prog: &[libc::sock_filter],
+    layers: &[exec_rules::Layer],
     argv: &[CString],
 ) -> io::Error {
     if let Err(e) = nix::sys::prctl::set_no_new_privs() {
         return e.into();
+    }
+    if let Err(e) = exec_rules::apply(layers) {
+        return io::Error::other(e);
     }
     let listener = match handoff::install_and_announce(sock, prog) {
         Ok(l) => l,

@@ -25,7 +25,7 @@ fn seccomp_mechanism(rule: &Rule) -> &'static str {
         Action::Deny if is_exec(rule) => {
             let p = rule.matches.as_ref().and_then(|m| m.path.as_ref());
             if p.is_some_and(|p| p.prefix.is_some()) {
-                "a noexec bind mount of the subtree"
+                "Landlock EXECUTE on everything beside the prefix"
             } else {
                 "Landlock EXECUTE allow-list"
             }
@@ -115,7 +115,7 @@ mod tests {
             lines[4],
             "  seccomp backend: the notify supervisor (on-behalf call, fd injected with ADDFD); events"
         );
-        assert!(lines[7].contains("a noexec bind mount"), "{text}");
+        assert!(lines[7].contains("everything beside the prefix"), "{text}");
         assert!(lines[10].contains("Landlock EXECUTE allow-list"), "{text}");
     }
 }

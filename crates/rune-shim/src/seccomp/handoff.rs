@@ -69,19 +69,14 @@ impl Pending {
         }))
     }
 
-    /// The listener once it exists; `Ok(None)` while the filter is not installed yet, an
-    /// error when the process died first or put something else at the announced number.
+    /// The listener once it exists; `Ok(None)` while the filter is not installed yet (the
+    /// number may still hold the pidfd the announcement was sent with), an error when the
+    /// process died first.
     pub fn take(&self) -> io::Result<Option<OwnedFd>> {
         match sys::pidfd_getfd(self.pidfd.as_fd(), self.fd) {
             Ok(fd) => {
                 let what = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?;
-                if what.as_os_str() != "anon_inode:seccomp notify" {
-                    return Err(io::Error::other(format!(
-                        "announced listener is {}",
-                        what.display()
-                    )));
-                }
-                Ok(Some(fd))
+                Ok((what.as_os_str() == "anon_inode:seccomp notify").then_some(fd))
             }
             Err(e) if e.raw_os_error() == Some(libc::EBADF) => Ok(None),
             Err(e) => Err(e),

@@ -90,8 +90,11 @@ impl Supervisor {
 
     /// Serves until no process is left to serve.
     pub fn run(mut self) -> io::Result<()> {
-        while !self.slots.is_empty() {
+        loop {
             self.take_pending();
+            if self.slots.is_empty() {
+                return Ok(());
+            }
             let waiting = self.slots.iter().any(|s| matches!(s, Slot::Pending(_)));
             let (ready, accept_ready) = self.wait(waiting)?;
             if accept_ready
@@ -105,7 +108,6 @@ impl Supervisor {
                 self.on_ready(i, revents);
             }
         }
-        Ok(())
     }
 
     fn wait(&self, waiting: bool) -> io::Result<(Vec<(usize, PollFlags)>, bool)> {

@@ -58,7 +58,10 @@ impl Init<'_> {
         let bundle_dir = absolute(self.bundle)?;
         let mut spec = bundle::load(&bundle_dir)?;
         let shim = match shim::select::select(global, &spec)? {
-            Some(selected) => Some(shim::Prepared::new(selected.policies, &mut spec)?),
+            Some(selected) => {
+                tracing::info!(backend = ?selected.backend, "container {id} runs under Rune policies");
+                Some(shim::Prepared::new(selected.policies, &mut spec)?)
+            }
             None => None,
         };
         let executor = RuneExecutor {

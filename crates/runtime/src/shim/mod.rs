@@ -12,6 +12,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use oci_spec::runtime::Spec;
 use rune_shim::handler::Policies;
+use rune_shim::exec_rules::{self, Layer};
 use rune_shim::seccomp::{self, channel, handoff, sys};
 
 use grant::Grant;
@@ -22,6 +23,7 @@ use grant::Grant;
 pub struct Handoff {
     sock: RawFd,
     prog: Arc<Vec<libc::sock_filter>>,
+    layers: Vec<Layer>,
     grant: Option<Grant>,
 }
 
@@ -40,6 +42,7 @@ impl Handoff {
         // The socket was opened by rune-run before libcontainer forked this process and is
         // not closed before the exec that ends this function's caller.
         let sock = sys::borrow(self.sock);
+        exec_rules::apply(&self.layers).map_err(|e| e.to_string())?;
         let listener = handoff::install_and_announce(sock, &self.prog)
             .map_err(|e| format!("installing Rune's seccomp filter: {e}"))?;
         // Closed by the exec (close-on-exec), once the supervisor holds its copy.
@@ -56,6 +59,7 @@ impl Handoff {
 pub struct Prepared {
     pub policies: Policies,
     prog: Arc<Vec<libc::sock_filter>>,
+    layers: Vec<Layer>,
     ours: OwnedFd,
     theirs: OwnedFd,
     pub grant: Option<Grant>,
@@ -65,11 +69,13 @@ impl Prepared {
     /// Compiles the filter and adds to `spec` what its install needs; no side effects.
     pub fn new(policies: Policies, spec: &mut Spec) -> Result<Prepared> {
         let prog = seccomp::compile(&policies)?;
+        let layers = exec_rules::layers(&policies);
         let grant = spec.process_mut().as_mut().and_then(Grant::add_to);
         let (ours, theirs) = channel::pair().context("socketpair for the Rune supervisor")?;
         Ok(Prepared {
             policies,
             prog: Arc::new(prog),
+            layers,
             ours,
             theirs,
             grant,
@@ -80,6 +86,7 @@ impl Prepared {
         Handoff {
             sock: self.theirs.as_raw_fd(),
             prog: self.prog.clone(),
+            layers: self.layers.clone(),
             grant: self.grant.clone(),
         }
     }
@@ -89,6 +96,11 @@ impl Prepared {
     pub fn start_supervisor(self, dir: &Path, id: &str) -> Result<()> {
         std::fs::write(dir.join(supervisor::FILTER), seccomp::encode(&self.prog))
             .context("save Rune's filter")?;
+        std::fs::write(
+            dir.join(supervisor::EXEC_RULES),
+            serde_json::to_vec(&self.layers)?,
+        )
+        .context("save Rune's exec rules")?;
         supervisor::spawn(dir, id, self.policies, self.ours)
             .context("start the Rune supervisor")?;
         // The init holds its own copy until its exec; ours must go so the supervisor sees the
@@ -107,10 +119,12 @@ pub fn exec_handoff(
         return Ok(None);
     };
     let bytes = std::fs::read(dir.join(supervisor::FILTER)).context("read Rune's filter")?;
+    let layers = std::fs::read(dir.join(supervisor::EXEC_RULES)).context("read Rune's exec rules")?;
     let grant = Grant::add_to(process);
     let handoff = Handoff {
         sock: sock.as_fd().as_raw_fd(),
         prog: Arc::new(seccomp::decode(&bytes)),
+        layers: serde_json::from_slice(&layers)?,
         grant,
     };
     Ok(Some((handoff, sock)))

@@ -18,6 +18,7 @@ pub const SOCKET: &str = "rune-supervisor.sock";
 pub const PID_FILE: &str = "rune-supervisor.pid";
 pub const EVENTS: &str = "rune-events.jsonl";
 pub const FILTER: &str = "rune-filter.bpf";
+pub const EXEC_RULES: &str = "rune-exec-rules.json";
 const NAME: &str = "rune-supervisor";
 
 fn seqpacket() -> io::Result<OwnedFd> {
