@@ -26,7 +26,7 @@ pub enum SelectError {
     },
     #[error("--policy {}: {err}", path.display())]
     Unreadable { path: PathBuf, err: std::io::Error },
-    #[error("{0}")]
+    #[error(transparent)]
     Invalid(#[from] policy::PolicyError),
     #[error("annotation {BACKEND_ANNOTATION}={0:?}: not a backend (auto, seccomp, vsmode)")]
     BadBackend(String),
