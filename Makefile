@@ -3,6 +3,7 @@
 
 CARGO ?= cargo
 RUNE_RUN := target/release/rune-run
+RUNE_SHIM := target/release/rune-shim
 
 .PHONY: all deps build demo install lint test test-unit test-e2e bench clean
 
@@ -32,13 +33,14 @@ test-unit: deps
 # The end-to-end tests need root, runc and the release binary; they are #[ignore]d in a plain
 # `cargo test` and run here.
 test-e2e: build
-	RUNE_RUN=$(CURDIR)/$(RUNE_RUN) $(CARGO) test -p rune-integration --tests -- --include-ignored
+	RUNE_RUN=$(CURDIR)/$(RUNE_RUN) RUNE_SHIM=$(CURDIR)/$(RUNE_SHIM) $(CARGO) test -p rune-integration --tests -- --include-ignored
 
 test: build lint test-unit test-e2e
 
 bench: build
 	bash hack/bench/run-true.sh
 	bash hack/bench/clients.sh
+	bash hack/bench/shim.sh
 
 clean:
 	$(CARGO) clean

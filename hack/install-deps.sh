@@ -8,8 +8,10 @@ packages=(
 	libseccomp-dev pkg-config
 	# tests: the busybox rootfs and the peer runtime the parity tests compare against
 	busybox-static runc jq
+	# tests: the attack programs (integration/programs/*.c), static so containers can run them
+	gcc libc6-dev
 	# benchmarks: the other peers
-	crun hyperfine
+	crun hyperfine proot
 	# the real clients the tests drive rune-run through
 	docker.io containerd podman conmon catatonit uidmap
 )

@@ -36,7 +36,15 @@ pub fn program(name: &str) -> PathBuf {
 
 /// The directory holding every compiled program, for a bind mount into a container.
 pub fn dir() -> PathBuf {
-    for name in ["tricks", "race_buffer", "race_symlink", "open_later", "whoami_euid", "getpid_loop", "probe"] {
+    for name in [
+        "tricks",
+        "race_buffer",
+        "race_symlink",
+        "open_later",
+        "whoami_euid",
+        "getpid_loop",
+        "probe",
+    ] {
         program(name);
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/rune-programs")

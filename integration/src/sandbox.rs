@@ -8,10 +8,16 @@ use tempfile::TempDir;
 
 /// rune-shim from `RUNE_SHIM`, else the workspace's release build.
 pub fn rune_shim() -> PathBuf {
-    let bin = std::env::var_os("RUNE_SHIM").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/rune-shim")
-    });
-    assert!(bin.exists(), "{} missing: cargo build --release", bin.display());
+    let bin = std::env::var_os("RUNE_SHIM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/rune-shim")
+        });
+    assert!(
+        bin.exists(),
+        "{} missing: cargo build --release",
+        bin.display()
+    );
     bin
 }
 
@@ -32,7 +38,10 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new(policy: &str) -> Self {
-        let dir = tempfile::Builder::new().prefix("rune-sandbox-").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("rune-sandbox-")
+            .tempdir()
+            .expect("temp dir");
         std::fs::write(dir.path().join("policy.json"), policy).expect("write policy");
         Self { dir }
     }

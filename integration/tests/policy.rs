@@ -4,7 +4,6 @@
 //! than the OCI profile; failing closed; bad policies leaving nothing behind.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::time::Duration;
 
 use rune_integration::{Bundle, Runtime, host, programs, unique_id};
@@ -27,12 +26,23 @@ struct Setup {
 
 impl Setup {
     fn new(policy: &str) -> Self {
-        let data = tempfile::Builder::new().prefix("rune-data-").tempdir().unwrap();
+        let data = tempfile::Builder::new()
+            .prefix("rune-data-")
+            .tempdir()
+            .unwrap();
         std::fs::set_permissions(data.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-        for (name, text) in [("foo", "FOO\n"), ("bar", "BAR\n"), ("secret", "DENIED\n"), ("public", "ALLOWD\n")] {
+        for (name, text) in [
+            ("foo", "FOO\n"),
+            ("bar", "BAR\n"),
+            ("secret", "DENIED\n"),
+            ("public", "ALLOWD\n"),
+        ] {
             std::fs::write(data.path().join(name), text).unwrap();
         }
-        let policies = tempfile::Builder::new().prefix("rune-policies-").tempdir().unwrap();
+        let policies = tempfile::Builder::new()
+            .prefix("rune-policies-")
+            .tempdir()
+            .unwrap();
         std::fs::write(policies.path().join("demo.json"), policy).unwrap();
         Self { data, policies }
     }
@@ -57,12 +67,15 @@ impl Setup {
     }
 }
 
-fn bundle(profile: Option<&str>, args: &[&str], setup: &Setup) -> Bundle {
+/// A bundle for container `id`, with a cgroup of its own (the client fixtures name one
+/// fixed cgroup, which parallel tests would share).
+fn bundle(id: &str, profile: Option<&str>, args: &[&str], setup: &Setup) -> Bundle {
     let mut b = match profile {
         Some(p) => Bundle::from_client(p, args),
         None => Bundle::busybox(args),
     };
     setup.mount_into(&mut b);
+    b.unique_cgroup(id);
     b
 }
 
@@ -74,7 +87,9 @@ fn events(rune: &Runtime, id: &str) -> Vec<Value> {
 }
 
 fn has_event(events: &[Value], rule: &str, action: &str) -> bool {
-    events.iter().any(|e| e["rule"] == rule && e["action"] == action)
+    events
+        .iter()
+        .any(|e| e["rule"] == rule && e["action"] == action)
 }
 
 fn supervisors_of(id: &str) -> Vec<(i32, String)> {
@@ -83,7 +98,8 @@ fn supervisors_of(id: &str) -> Vec<(i32, String)> {
         .filter(|(pid, _)| {
             std::fs::read_to_string(format!("/proc/{pid}/environ")).is_ok()
                 && std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok()
-                && std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z"))
+                && std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .is_ok_and(|s| !s.contains(") Z"))
         })
         .filter(|_| !id.is_empty())
         .collect()
@@ -94,7 +110,7 @@ fn run_actions(profile: Option<&str>, via_annotation: bool) {
     let rune = Runtime::rune();
     let id = unique_id("policy");
     let script = "cat /data/foo; cat /data/secret; echo ppid=$PPID; cd /data && pwd; echo end";
-    let mut b = bundle(profile, &["sh", "-c", script], &setup);
+    let mut b = bundle(&id, profile, &["sh", "-c", script], &setup);
     let cgroup = b.unique_cgroup(&id);
     let mut global = vec!["--policy-dir".to_owned(), setup.policy_dir()];
     if via_annotation {
@@ -109,17 +125,32 @@ fn run_actions(profile: Option<&str>, via_annotation: bool) {
     assert_eq!(run.code, 0, "{profile:?}: {run:?}");
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines.first(), Some(&"BAR"), "{profile:?} rewrite: {run:?}");
-    assert!(run.stderr.contains("Permission denied"), "{profile:?} deny: {run:?}");
+    assert!(
+        run.stderr.contains("Permission denied"),
+        "{profile:?} deny: {run:?}"
+    );
     assert!(lines.contains(&"ppid=4242"), "{profile:?} emulate: {run:?}");
     assert_eq!(lines.last(), Some(&"end"), "{run:?}");
     let ev = events(&rune, &id);
     let policy = if via_annotation { "container" } else { "admin" };
-    for (rule, action) in [("redirect", "rewrite"), ("secret", "deny"), ("watch-getcwd", "log")] {
-        assert!(has_event(&ev, rule, action), "{profile:?}: no {rule} {action} in {ev:#?}");
+    for (rule, action) in [
+        ("redirect", "rewrite"),
+        ("secret", "deny"),
+        ("watch-getcwd", "log"),
+    ] {
+        assert!(
+            has_event(&ev, rule, action),
+            "{profile:?}: no {rule} {action} in {ev:#?}"
+        );
     }
-    assert!(ev.iter().all(|e| e["container"] == id.as_str() && e["policy"] == policy && e["backend"] == "seccomp"));
+    assert!(ev.iter().all(|e| e["container"] == id.as_str()
+        && e["policy"] == policy
+        && e["backend"] == "seccomp"));
     let deny = ev.iter().find(|e| e["rule"] == "secret").unwrap();
-    assert_eq!((deny["path"].as_str(), deny["result"].as_i64()), (Some("/data/secret"), Some(-13)));
+    assert_eq!(
+        (deny["path"].as_str(), deny["result"].as_i64()),
+        (Some("/data/secret"), Some(-13))
+    );
     rune.ok(&["delete", &id]);
     assert!(host::cgroup_dirs(&cgroup).is_empty());
     assert!(!rune.root().join(&id).exists());
@@ -149,12 +180,21 @@ fn the_supervisor_outlives_create_serves_exec_and_ends_with_delete() {
     let setup = Setup::new(DEMO);
     let rune = Runtime::rune();
     let id = unique_id("policy-exec");
-    let b = bundle(Some("docker"), &["sleep", "30"], &setup);
+    let b = bundle(&id, Some("docker"), &["sleep", "30"], &setup);
     let pol = setup.policy_file();
     rune.ok(&["--policy", &pol, "create", "-b", b.path_str(), &id]);
     let dir = rune.root().join(&id);
-    let pid: i32 = std::fs::read_to_string(dir.join("rune-supervisor.pid")).unwrap().trim().parse().unwrap();
-    assert_eq!(std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap().trim(), "rune-supervisor");
+    let pid: i32 = std::fs::read_to_string(dir.join("rune-supervisor.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .unwrap()
+            .trim(),
+        "rune-supervisor"
+    );
     rune.ok(&["start", &id]);
     let exec = rune.call(&["exec", &id, "cat", "/data/secret"]);
     assert_ne!(exec.code, 0, "{exec:?}");
@@ -198,7 +238,7 @@ fn capabilities_and_setuid_are_exactly_what_config_json_asks() {
         let mut results = Vec::new();
         for (rt, policy) in [(Runtime::runc(), false), (Runtime::rune(), true)] {
             let id = unique_id("policy-caps");
-            let mut b = bundle(Some("docker"), &["sh", "-c", script], &setup);
+            let mut b = bundle(&id, Some("docker"), &["sh", "-c", script], &setup);
             b.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
             b.config["process"]["noNewPrivileges"] = json!(nnp);
             b.save();
@@ -212,8 +252,15 @@ fn capabilities_and_setuid_are_exactly_what_config_json_asks() {
             assert_eq!(run.code, 0, "{}: {run:?}", rt.name);
             results.push(status_lines(&run.stdout));
         }
-        assert_eq!(results[0], results[1], "noNewPrivileges {nnp}: runc vs rune-run with a policy");
-        let want = if nnp { "euid 1000 uid 1000" } else { "euid 0 uid 1000" };
+        assert_eq!(
+            results[0], results[1],
+            "noNewPrivileges {nnp}: runc vs rune-run with a policy"
+        );
+        let want = if nnp {
+            "euid 1000 uid 1000"
+        } else {
+            "euid 0 uid 1000"
+        };
         assert_eq!(results[1][0], want, "setuid with noNewPrivileges {nnp}");
     }
 }
@@ -231,12 +278,15 @@ fn a_call_the_oci_profile_denies_stays_denied() {
     let mut outs = Vec::new();
     for profile in [None, Some("docker")] {
         let id = unique_id("policy-oci");
-        let b = bundle(profile, &["/rune/probe", nr], &setup);
+        let b = bundle(&id, profile, &["/rune/probe", nr], &setup);
         let run = rune.call(&["--policy", &pol, "run", "-b", b.path_str(), &id]);
         assert_eq!(run.code, 0, "{run:?}");
         outs.push(run.stdout);
     }
-    assert_eq!(outs[0], "ret 7 errno 0\n", "positive control: emulated without the profile");
+    assert_eq!(
+        outs[0], "ret 7 errno 0\n",
+        "positive control: emulated without the profile"
+    );
     assert_eq!(outs[1], "ret -1 errno 1\n", "the OCI profile's EPERM wins");
 }
 
@@ -246,23 +296,40 @@ fn killing_the_supervisor_fails_closed_and_delete_still_works() {
     let setup = Setup::new(DEMO);
     let rune = Runtime::rune();
     let id = unique_id("policy-fault");
-    let b = bundle(None, &["sh", "-c", "/rune/open_later /data/public /data/go > /data/out"], &setup);
+    let b = bundle(
+        &id,
+        None,
+        &[
+            "sh",
+            "-c",
+            "/rune/open_later /data/public /data/go > /data/out",
+        ],
+        &setup,
+    );
     let pol = setup.policy_file();
     rune.ok(&["--policy", &pol, "run", "--detach", "-b", b.path_str(), &id]);
     let init = rune.state(&id).unwrap()["pid"].as_i64().unwrap();
     let started = (0..500).any(|_| {
         std::thread::sleep(Duration::from_millis(10));
-        std::fs::read_to_string(format!("/proc/{init}/cmdline")).is_ok_and(|c| c.contains("open_later"))
+        std::fs::read_to_string(format!("/proc/{init}/cmdline"))
+            .is_ok_and(|c| c.contains("open_later"))
     });
     assert!(started, "open_later did not start");
     let dir = rune.root().join(&id);
-    let pid: i32 = std::fs::read_to_string(dir.join("rune-supervisor.pid")).unwrap().trim().parse().unwrap();
+    let pid: i32 = std::fs::read_to_string(dir.join("rune-supervisor.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL).unwrap();
     std::thread::sleep(Duration::from_millis(100));
     std::fs::write(setup.data("go"), "").unwrap();
     assert!(rune.wait_status(&id, "stopped"), "{}", rune.status(&id));
     let out = std::fs::read_to_string(setup.data("out")).unwrap();
-    assert_eq!(out, "openat 38\nopen 38\nopenat2 38\n", "trapped calls must fail with ENOSYS");
+    assert_eq!(
+        out, "openat 38\nopen 38\nopenat2 38\n",
+        "trapped calls must fail with ENOSYS"
+    );
     rune.ok(&["delete", &id]);
     assert!(!dir.exists());
 }
@@ -272,16 +339,36 @@ fn killing_the_supervisor_fails_closed_and_delete_still_works() {
 fn bad_policies_are_refused_and_leave_nothing_behind() {
     let rune = Runtime::rune();
     let cases: [(&str, Option<&str>, &str, &[&str]); 5] = [
-        (r#"{"runeVersion": 1, "defaultAction": "allow", "rules": [{"syscalls": ["@open"], "action": "deny", "erno": "EPERM"}]}"#, None, "", &["demo.json", "unknown field `erno`"]),
-        (r#"{"runeVersion": 1, "defaultAction": "allow", "rules": [{"name": "shrink", "syscalls": ["mmap"], "action": "rewrite", "rewrite": {"args": {"1": 4096}}}]}"#, None, "", &["rule 0", "shrink", "seccomp backend cannot enforce"]),
-        (DEMO, Some("missing"), "", &["run.rune.policy", "missing.json"]),
-        (DEMO, Some("../etc/passwd"), "", &["run.rune.policy", "[A-Za-z0-9._-]+"]),
+        (
+            r#"{"runeVersion": 1, "defaultAction": "allow", "rules": [{"syscalls": ["@open"], "action": "deny", "erno": "EPERM"}]}"#,
+            None,
+            "",
+            &["demo.json", "unknown field `erno`"],
+        ),
+        (
+            r#"{"runeVersion": 1, "defaultAction": "allow", "rules": [{"name": "shrink", "syscalls": ["mmap"], "action": "rewrite", "rewrite": {"args": {"1": 4096}}}]}"#,
+            None,
+            "",
+            &["rule 0", "shrink", "seccomp backend cannot enforce"],
+        ),
+        (
+            DEMO,
+            Some("missing"),
+            "",
+            &["run.rune.policy", "missing.json"],
+        ),
+        (
+            DEMO,
+            Some("../etc/passwd"),
+            "",
+            &["run.rune.policy", "[A-Za-z0-9._-]+"],
+        ),
         (DEMO, None, "vsmode", &["vsmode", "riscv64"]),
     ];
     for (policy, annotation, backend, wants) in cases {
         let setup = Setup::new(policy);
         let id = unique_id("policy-bad");
-        let mut b = bundle(None, &["true"], &setup);
+        let mut b = bundle(&id, None, &["true"], &setup);
         let cgroup = b.unique_cgroup(&id);
         if let Some(a) = annotation {
             b.config["annotations"]["run.rune.policy"] = json!(a);
@@ -304,9 +391,12 @@ fn bad_policies_are_refused_and_leave_nothing_behind() {
         }
         assert!(!rune.root().join(&id).exists(), "state dir left");
         assert!(host::cgroup_dirs(&cgroup).is_empty(), "cgroup left");
-        assert!(supervisors_of(&id).iter().all(|(_, cmd)| !cmd.contains(&id)));
+        assert!(
+            supervisors_of(&id)
+                .iter()
+                .all(|(_, cmd)| !cmd.contains(&id))
+        );
         let leftovers: Vec<_> = std::fs::read_dir(rune.root()).unwrap().collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
     }
-    let _ = Path::new("");
 }

@@ -7,8 +7,6 @@ use std::time::Duration;
 use rune_integration::programs::program;
 use rune_integration::sandbox::{Sandbox, native};
 
-const IGNORE: &str = "needs root and a release rune-shim: run with make test";
-
 fn deny_secret(sb_dir: &str) -> String {
     format!(
         r#"{{"runeVersion": 1, "defaultAction": "allow", "rules": [
@@ -63,12 +61,20 @@ fn every_action() {
     assert_eq!(deny["result"], -13);
     assert_eq!(deny["backend"], "seccomp");
     // Emulated calls ask for no event; the default action (allow) produces none.
-    assert!(!actions.iter().any(|(r, _)| *r == "fake-ppid" || *r == "default"));
+    assert!(
+        !actions
+            .iter()
+            .any(|(r, _)| *r == "fake-ppid" || *r == "default")
+    );
 
     // kill with an event: the supervisor ends the process with SIGKILL.
     let out = sb.run(&["/bin/uname"]);
     assert_eq!(out.code, 128 + 9, "{out:?}");
-    assert!(out.events.iter().any(|e| e["rule"] == "no-uname" && e["action"] == "kill"));
+    assert!(
+        out.events
+            .iter()
+            .any(|e| e["rule"] == "no-uname" && e["action"] == "kill")
+    );
     // kill without one: the kernel's filter does it (SIGSYS) and nobody hears of it.
     let out = sb.run(&["/bin/hostname", "rune-test"]);
     assert_eq!(out.code, 128 + 31, "{out:?}");
@@ -92,9 +98,22 @@ fn path_rules_cannot_be_dodged() {
     let out = sb.run(&[tricks, secret.to_str().unwrap(), &d]);
     assert_eq!(out.code, 0, "{out:?}");
     for name in [
-        "open", "openat", "openat2", "creat", "dotdot", "slashes", "relative",
-        "relative-dotdot", "dirfd", "proc-self-fd", "proc-self-root", "proc-pid-root",
-        "symlink", "hardlink", "rename", "by-handle",
+        "open",
+        "openat",
+        "openat2",
+        "creat",
+        "dotdot",
+        "slashes",
+        "relative",
+        "relative-dotdot",
+        "dirfd",
+        "proc-self-fd",
+        "proc-self-root",
+        "proc-pid-root",
+        "symlink",
+        "hardlink",
+        "rename",
+        "by-handle",
     ] {
         let line = out
             .stdout
@@ -103,14 +122,21 @@ fn path_rules_cannot_be_dodged() {
             .unwrap_or_else(|| panic!("no line for {name}: {out:?}"));
         assert!(!line.contains(" ok "), "{name} reached the file: {line}");
     }
-    assert_eq!(std::fs::read_to_string(&secret).unwrap(), "DENIED\n", "creat truncated it");
+    assert_eq!(
+        std::fs::read_to_string(&secret).unwrap(),
+        "DENIED\n",
+        "creat truncated it"
+    );
     assert!(secret.exists(), "renamed away");
 }
 
 fn counts(out: &str) -> (u64, u64) {
     let words: Vec<&str> = out.split_whitespace().collect();
     let get = |k: &str| {
-        let i = words.iter().position(|w| *w == k).unwrap_or_else(|| panic!("{k} in {out}"));
+        let i = words
+            .iter()
+            .position(|w| *w == k)
+            .unwrap_or_else(|| panic!("{k} in {out}"));
         words[i + 1].parse::<u64>().unwrap()
     };
     (get("denied"), get("allowed"))
@@ -178,8 +204,15 @@ fn a_rewrite_acts_with_the_callers_rights() {
     let d = sb.dir.path().display().to_string();
     let script = format!("cat {d}/public; umask 027; echo made > {d}/new; echo done");
     let out = sb.run(&[
-        "/usr/bin/setpriv", "--reuid", "1000", "--regid", "1000", "--clear-groups", "/bin/sh",
-        "-c", &script,
+        "/usr/bin/setpriv",
+        "--reuid",
+        "1000",
+        "--regid",
+        "1000",
+        "--clear-groups",
+        "/bin/sh",
+        "-c",
+        &script,
     ]);
     assert!(!out.stdout.contains("ROOT ONLY"), "{out:?}");
     assert!(out.stderr.contains("Permission denied"), "{out:?}");
@@ -197,7 +230,11 @@ fn killing_the_supervisor_fails_trapped_calls_closed() {
     let go = sb.path("go");
     let prog = program("open_later");
     let mut child = sb
-        .command(&[prog.to_str().unwrap(), public.to_str().unwrap(), go.to_str().unwrap()])
+        .command(&[
+            prog.to_str().unwrap(),
+            public.to_str().unwrap(),
+            go.to_str().unwrap(),
+        ])
         .spawn()
         .expect("spawn rune-shim");
     // The supervisor is rune-shim itself; the program is its child.
@@ -244,7 +281,10 @@ fn a_refused_exec_says_why() {
     let out = sb.run(&[evil.to_str().unwrap()]);
     assert_eq!(out.code, 126, "{out:?}");
     let e = &out.events[0];
-    assert_eq!((e["syscall"].as_str(), e["rule"].as_str()), (Some("execve"), Some("no-exec-here")));
+    assert_eq!(
+        (e["syscall"].as_str(), e["rule"].as_str()),
+        (Some("execve"), Some("no-exec-here"))
+    );
     assert_eq!(e["path"], evil.to_str().unwrap());
     // Elsewhere, exec works; and the kernel (Landlock) refuses the directory even when the
     // path the supervisor saw was another one (a symlink resolved only by the kernel).

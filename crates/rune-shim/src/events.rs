@@ -16,6 +16,9 @@ pub struct Event<'a> {
     pub args: [u64; 6],
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<&'a str>,
+    /// Where a rewrite sent the call instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rewritten: Option<&'a str>,
     /// The rule's name, or `#N` for an unnamed one, or `default`.
     pub rule: String,
     /// Whose policy decided: `admin` or `container`.

@@ -10,7 +10,7 @@ use crate::policy::model::{Action, DefaultAction, Rewrite, Rule, Which};
 use crate::syscalls;
 
 /// One system call as the handler sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Call {
     pub name: String,
     pub args: [u64; 6],
@@ -19,7 +19,7 @@ pub struct Call {
     pub paths: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Verdict {
     Allow,
     Log,
@@ -44,7 +44,7 @@ impl Verdict {
 }
 
 /// A verdict, the rule that gave it (`None`: the default action), and whether to emit an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Decision {
     pub verdict: Verdict,
     pub rule: Option<usize>,
@@ -139,7 +139,7 @@ impl Policy {
 }
 
 /// Which policy gave the final verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Source {
     None,
     Admin,

@@ -14,6 +14,15 @@ pub enum Backend {
     Vsmode,
 }
 
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Seccomp => "seccomp",
+            Backend::Vsmode => "vsmode",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     #[error("{file}: {msg}")]

@@ -63,7 +63,6 @@ pub struct Creds {
 
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub tid: u32,
     /// The caller's pid and tid in its own pid namespace (for /proc/self).
     pub ns_pid: u32,
     pub ns_tid: u32,
@@ -141,7 +140,6 @@ impl Caller {
             umask: u32::from_str_radix(field(&status, "Umask")?, 8).map_err(io::Error::other)?,
         };
         Ok(Caller {
-            tid,
             ns_pid,
             ns_tid,
             creds,

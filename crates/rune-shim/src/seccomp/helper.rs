@@ -7,6 +7,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::time::Duration;
 
 use nix::fcntl::{FcntlArg, OFlag, fcntl, open};
 use nix::sched::setns;
@@ -14,24 +15,23 @@ use nix::sys::stat::Mode;
 use serde::{Deserialize, Serialize};
 
 use super::caller::{Creds, NAMESPACES};
+use super::decide_open::{OpenCall, OpenOutcome};
 use super::open::Opener;
 use super::{channel, sys};
+use crate::handler::Policies;
 
 /// What the supervisor asks; the descriptors travel alongside.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Request {
-    /// Find the object `path` names for the caller, without side effects. Descriptors: the
-    /// caller's root, then the directory a relative path starts from.
-    Resolve {
+    /// An open for a caller, decided here on the object found (one round trip per call; the
+    /// helper has the supervisor's policies). Descriptors: the caller's root, then the
+    /// directory a relative path starts from.
+    Open {
         creds: Creds,
         ns_pid: u32,
         ns_tid: u32,
-        path: Vec<u8>,
-        flags: i32,
-        resolve: u64,
+        call: OpenCall,
     },
-    /// Open the object the last `Resolve` found, with the caller's flags and mode.
-    Open { creds: Creds, flags: i32, mode: u32 },
     /// Find the directory holding `path`'s last component and what is at that name now
     /// (through a final symlink only with `follow`), for a later `Link` or `Rename`: `slot` 0
     /// is the old name, 1 the new. Descriptors as for `Resolve`.
@@ -62,8 +62,6 @@ pub enum Resolved {
 
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Opened {
-    /// The descriptor follows.
-    Fd,
     Failed(i32),
     /// The directory changed under the create (a symlink appeared): decide again.
     Retry,
@@ -78,8 +76,9 @@ pub struct Helper {
 }
 
 impl Helper {
-    /// Forks a helper into the namespaces of thread `tid` (those that differ from ours).
-    pub fn spawn(tid: u32) -> io::Result<Helper> {
+    /// Forks a helper into the namespaces of thread `tid` (those that differ from ours); it
+    /// decides opens with `policies`.
+    pub fn spawn(tid: u32, policies: &Policies) -> io::Result<Helper> {
         let mut joins = Vec::new();
         for (name, flag) in NAMESPACES {
             let theirs = format!("/proc/{tid}/ns/{name}");
@@ -97,13 +96,25 @@ impl Helper {
         match sys::fork()? {
             Some(pid) => Ok(Helper { sock: ours, pid }),
             None => {
-                let code = match serve(theirs.as_fd(), &joins) {
+                let code = match serve(theirs.as_fd(), &joins, policies) {
                     Ok(()) => 0,
                     Err(_) => 1,
                 };
                 sys::exit_child(code)
             }
         }
+    }
+
+    /// Serves an open: what was decided and, if it was opened, the descriptor.
+    pub fn open(
+        &self,
+        req: &Request,
+        fds: &[BorrowedFd<'_>],
+    ) -> io::Result<(OpenOutcome, Option<OwnedFd>)> {
+        channel::send(self.sock.as_fd(), req, fds)?;
+        let (r, mut got) = channel::recv_within::<OpenOutcome>(self.sock.as_fd(), REPLY_SPIN)?
+            .ok_or_else(|| io::Error::other("on-behalf helper exited"))?;
+        Ok((r, got.pop()))
     }
 
     pub fn resolve(&self, req: &Request, fds: &[BorrowedFd<'_>]) -> io::Result<Resolved> {
@@ -124,17 +135,6 @@ impl Helper {
             _ => Err(libc::EIO),
         })
     }
-
-    pub fn open(&self, req: &Request) -> io::Result<Result<OwnedFd, Opened>> {
-        channel::send(self.sock.as_fd(), req, &[])?;
-        let (r, mut fds) = channel::recv::<Opened>(self.sock.as_fd())?
-            .ok_or_else(|| io::Error::other("on-behalf helper exited"))?;
-        match (r, fds.pop()) {
-            (Opened::Fd, Some(fd)) => Ok(Ok(fd)),
-            (Opened::Fd, None) => Err(io::Error::other("helper sent no descriptor")),
-            (other, _) => Ok(Err(other)),
-        }
-    }
 }
 
 impl Drop for Helper {
@@ -148,7 +148,11 @@ impl Drop for Helper {
 }
 
 /// The helper's life: join the namespaces, shed every descriptor of the supervisor, serve.
-fn serve(sock: BorrowedFd<'_>, joins: &[(OwnedFd, nix::sched::CloneFlags)]) -> io::Result<()> {
+fn serve(
+    sock: BorrowedFd<'_>,
+    joins: &[(OwnedFd, nix::sched::CloneFlags)],
+    policies: &Policies,
+) -> io::Result<()> {
     // Our own descriptor table as seen from the host's /proc, opened before joining the
     // caller's mount namespace: the helper reads and reopens its own descriptors through it.
     let fd_dir = sys::adopt([open(
@@ -169,28 +173,23 @@ fn serve(sock: BorrowedFd<'_>, joins: &[(OwnedFd, nix::sched::CloneFlags)]) -> i
     sys::close_from(FD_DIR as u32 + 1)?;
     let sock = sys::borrow(SOCK);
     let mut opener = Opener::new(sys::borrow(FD_DIR));
-    while let Some((req, fds)) = channel::recv::<Request>(sock)? {
+    while let Some((req, fds)) = channel::recv_within::<Request>(sock, REQUEST_SPIN)? {
         match req {
-            Request::Resolve {
+            Request::Open {
                 creds,
                 ns_pid,
                 ns_tid,
-                path,
-                flags,
-                resolve,
+                call,
             } => {
                 let who = super::open::Who {
                     creds: &creds,
                     ns_pid,
                     ns_tid,
                 };
-                let r = opener.resolve(&who, &fds, &path, flags, resolve);
-                channel::send(sock, &r, &[])?;
+                let (outcome, fd) = opener.serve_open(policies, &who, &fds, &call);
+                let fds: Vec<BorrowedFd<'_>> = fd.iter().map(AsFd::as_fd).collect();
+                channel::send(sock, &outcome, &fds)?;
             }
-            Request::Open { creds, flags, mode } => match opener.open(&creds, flags, mode) {
-                Ok(fd) => channel::send(sock, &Opened::Fd, &[fd.as_fd()])?,
-                Err(o) => channel::send(sock, &o, &[])?,
-            },
             Request::Name {
                 creds,
                 ns_pid,
@@ -215,6 +214,12 @@ fn serve(sock: BorrowedFd<'_>, joins: &[(OwnedFd, nix::sched::CloneFlags)]) -> i
     }
     Ok(())
 }
+
+/// How long the supervisor polls for a helper's answer, and a helper for the next request,
+/// before sleeping (see `channel::recv_within`): an open takes the helper about 20 µs, and a
+/// program that opens files opens many.
+const REPLY_SPIN: Duration = Duration::from_micros(200);
+const REQUEST_SPIN: Duration = Duration::from_micros(200);
 
 const SOCK: i32 = 3;
 const FD_DIR: i32 = 4;

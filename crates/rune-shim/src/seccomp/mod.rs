@@ -4,6 +4,7 @@
 mod caller;
 pub mod channel;
 pub mod compile;
+mod decide_open;
 pub mod handoff;
 mod helper;
 mod open;

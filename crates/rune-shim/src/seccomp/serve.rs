@@ -148,7 +148,7 @@ impl Server {
         };
         let denied = matches!(d.verdict, Verdict::Deny(_) | Verdict::Kill);
         if d.log || denied {
-            self.event(n, call, d, source, path, answer, rule_override);
+            self.event(n, call, d, source, (path, None), answer, rule_override);
         }
     }
 
@@ -165,7 +165,7 @@ impl Server {
         call: &Call,
         d: &Decision,
         source: Source,
-        path: Option<&str>,
+        (path, rewritten): (Option<&str>, Option<&str>),
         answer: Answer,
         rule_override: &str,
     ) {
@@ -189,6 +189,7 @@ impl Server {
             syscall: &call.name,
             args: n.args,
             path,
+            rewritten,
             rule,
             policy: match source {
                 Source::Admin => "admin",

@@ -131,7 +131,15 @@ impl Server {
                     Verdict::Deny(e) => e,
                     _ => libc::EPERM,
                 };
-                self.event(n, &call, &d, s, Some(&object), Answer::Failed(e), "");
+                self.event(
+                    n,
+                    &call,
+                    &d,
+                    s,
+                    (Some(&object), None),
+                    Answer::Failed(e),
+                    "",
+                );
                 return Ok(Err((e, Some(object))));
             }
             let req = if name.starts_with("link") {
@@ -154,7 +162,15 @@ impl Server {
             Ok(Ok(object)) => {
                 let _ = sys::notif_send(listener, n.id, 0, 0, 0);
                 if d.log {
-                    self.event(n, &call, &d, source, Some(&object), Answer::Returned(0), "");
+                    self.event(
+                        n,
+                        &call,
+                        &d,
+                        source,
+                        (Some(&object), None),
+                        Answer::Returned(0),
+                        "",
+                    );
                 }
             }
             Ok(Err((e, _))) => fail(e),

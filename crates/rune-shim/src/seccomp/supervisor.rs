@@ -56,7 +56,7 @@ impl Server {
     pub(super) fn helper(&mut self, tid: u32) -> io::Result<&Helper> {
         let key = super::caller::namespace_key(tid)?;
         if !self.helpers.contains_key(&key) {
-            let h = Helper::spawn(tid)?;
+            let h = Helper::spawn(tid, &self.cfg.policies)?;
             self.helpers.insert(key.clone(), h);
         }
         Ok(&self.helpers[&key])
@@ -155,7 +155,10 @@ impl Supervisor {
         while i < self.slots.len() {
             if let Slot::Pending(p) = &self.slots[i] {
                 match p.take() {
-                    Ok(Some(listener)) => self.slots[i] = Slot::Listener(listener),
+                    Ok(Some(listener)) => {
+                        let _ = sys::notif_sync_wakeup(listener.as_fd());
+                        self.slots[i] = Slot::Listener(listener);
+                    }
                     Ok(None) => {}
                     Err(e) => {
                         tracing::warn!("a listener hand-over failed: {e}");

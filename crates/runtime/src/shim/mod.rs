@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use oci_spec::runtime::Spec;
-use rune_shim::handler::Policies;
 use rune_shim::exec_rules::{self, Layer};
+use rune_shim::handler::Policies;
 use rune_shim::seccomp::{self, channel, handoff, sys};
 
 use grant::Grant;
@@ -119,7 +119,8 @@ pub fn exec_handoff(
         return Ok(None);
     };
     let bytes = std::fs::read(dir.join(supervisor::FILTER)).context("read Rune's filter")?;
-    let layers = std::fs::read(dir.join(supervisor::EXEC_RULES)).context("read Rune's exec rules")?;
+    let layers =
+        std::fs::read(dir.join(supervisor::EXEC_RULES)).context("read Rune's exec rules")?;
     let grant = Grant::add_to(process);
     let handoff = Handoff {
         sock: sock.as_fd().as_raw_fd(),

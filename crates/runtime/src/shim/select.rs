@@ -54,13 +54,6 @@ pub fn available() -> Vec<Backend> {
     v
 }
 
-fn name_of(b: Backend) -> &'static str {
-    match b {
-        Backend::Seccomp => "seccomp",
-        Backend::Vsmode => "vsmode",
-    }
-}
-
 fn parse_choice(s: &str) -> Option<BackendChoice> {
     match s {
         "auto" => Some(BackendChoice::Auto),
@@ -88,10 +81,10 @@ fn backend(global: &GlobalOpts, spec: &Spec) -> Result<Backend, SelectError> {
     let allowed = global
         .allow_backends
         .split(',')
-        .any(|b| b.trim() == name_of(picked));
+        .any(|b| b.trim() == picked.name());
     if annotation.is_some() && choice != BackendChoice::Auto && !allowed {
         return Err(SelectError::NotAllowed(
-            name_of(picked),
+            picked.name(),
             global.allow_backends.clone(),
         ));
     }

@@ -58,6 +58,9 @@ pub fn spawn(dir: &Path, id: &str, policies: Policies, conn: OwnedFd) -> io::Res
         }
         None => {
             let _ = nix::unistd::setsid();
+            // Named before the second fork, so the supervisor has its name (which `Running`
+            // checks) before `create` returns.
+            let _ = nix::sys::prctl::set_name(&std::ffi::CString::new(NAME).unwrap_or_default());
             let code = match sys::fork() {
                 Ok(Some(pid)) => match fs::write(&pid_file, pid.to_string()) {
                     Ok(()) => 0,
@@ -78,7 +81,6 @@ pub fn spawn(dir: &Path, id: &str, policies: Policies, conn: OwnedFd) -> io::Res
 /// In the supervisor: keep only its own descriptors (none of the caller's pipes, which would
 /// keep a client waiting for end-of-file) and serve.
 fn serve(fds: [OwnedFd; 4], id: &str, policies: Policies) -> i32 {
-    let _ = nix::sys::prctl::set_name(&std::ffi::CString::new(NAME).unwrap_or_default());
     let [devnull, conn, accept, events] = fds;
     let raw = [devnull, conn, accept, events].map(IntoRawFd::into_raw_fd);
     // Park them above the range we are about to fill, then put them at 3, 4, 5.

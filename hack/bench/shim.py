@@ -1,0 +1,134 @@
+"""The shim benchmarks (see shim.sh). Per-call figures come from inside the loop program, so
+process and container start-up are excluded; rounds interleave the contenders."""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+
+
+def per_call(argv, cwd=None):
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd)
+        out.seek(0)
+        text = out.read().decode()
+        if done.returncode != 0 or "ns_per_call" not in text:
+            err.seek(0)
+            raise SystemExit(f"{argv} failed ({done.returncode}): {text} {err.read().decode()}")
+    return float(text.split()[-1])
+
+
+def table(samples, base, title, unit="ns/call"):
+    ref = statistics.median(samples[base])
+    print(f"\n{title}\n")
+    print(f"| | median {unit} | min | vs {base} |")
+    print("|---|---:|---:|---:|")
+    for name, s in sorted(samples.items(), key=lambda kv: statistics.median(kv[1])):
+        med = statistics.median(s)
+        print(f"| {name} | {med:.0f} | {min(s):.0f} | {med / ref:.2f}x |")
+
+
+def rewrite_loop(args):
+    w = args.work
+    for name, text in [("foo", "FOO\n"), ("bar", "BAR\n")]:
+        with open(f"{w}/{name}", "w") as f:
+            f.write(text)
+    policy = f"{w}/rewrite.json"
+    with open(policy, "w") as f:
+        json.dump({"runeVersion": 1, "defaultAction": "allow", "rules": [
+            {"syscalls": ["@open"], "match": {"path": {"exact": f"{w}/foo"}},
+             "action": "rewrite", "rewrite": {"path": f"{w}/bar"}}]}, f)
+    n = "20000"
+    shim = f"{args.top}/target/release/rune-shim"
+    contenders = {
+        "native (opens bar)": [f"{w}/loop", n, f"{w}/bar"],
+        "rune-shim rewrite": [shim, "run", "--policy", policy, "--", f"{w}/loop", n, f"{w}/foo"],
+        "proot -b (ptrace)": ["proot", "-b", f"{w}/bar:{w}/foo", f"{w}/loop", n, f"{w}/foo"],
+    }
+    samples = {k: [] for k in contenders}
+    for _ in range(args.rounds):
+        for k, argv in contenders.items():
+            samples[k].append(per_call(argv))
+    table(samples, "native (opens bar)", "(a) open+close of a rewritten path, 20,000 per run")
+
+
+def getpid_in_containers(args):
+    w = args.work
+    rune = f"{args.top}/target/release/rune-run"
+    demo = f"{args.top}/hack/policies/demo.json"
+    with open(f"{w}/bundle/config.json") as f:
+        config = json.load(f)
+    config["process"]["args"] = ["/bin/loop", "2000000"]
+    with open(f"{w}/bundle/config.json", "w") as f:
+        json.dump(config, f)
+    runtimes = dict(r.split("=", 1) for r in args.runtime)
+    contenders = {name: [path] for name, path in runtimes.items() if os.access(path, os.X_OK)}
+    contenders["rune-run"] = [rune]
+    contenders["rune-run + demo policy"] = [rune, "--policy", demo]
+    samples = {k: [] for k in contenders}
+    for i in range(args.rounds):
+        for k, prefix in contenders.items():
+            cid = f"bench-{os.getpid()}-{i}-{abs(hash(k)) % 10000}"
+            argv = prefix + ["--root", f"{w}/state-{abs(hash(k)) % 10000}", "run", "--bundle", f"{w}/bundle", cid]
+            samples[k].append(per_call(argv))
+    table(samples, "runc", "(b) getpid in a container under docker's seccomp profile, 2,000,000 per run")
+
+
+def rss_kib(pid):
+    fields = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            parts = line.split()
+            if parts[0] in ("Rss:", "Pss:"):
+                fields[parts[0][:-1]] = int(parts[1])
+    return fields
+
+
+def memory(args):
+    w = args.work
+    rune = f"{args.top}/target/release/rune-run"
+    demo = f"{args.top}/hack/policies/demo.json"
+    with open(f"{w}/bundle/config.json") as f:
+        config = json.load(f)
+    config["process"]["args"] = ["sleep", "30"]
+    with open(f"{w}/bundle/config.json", "w") as f:
+        json.dump(config, f)
+    state, cid = f"{w}/state-mem", f"mem-{os.getpid()}"
+    base = [rune, "--root", state, "--policy", demo]
+    subprocess.run(base + ["run", "--detach", "--bundle", f"{w}/bundle", cid], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # One on-behalf open, so that the helper exists.
+        subprocess.run(base + ["exec", cid, "cat", "/etc/passwd"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(f"{state}/{cid}/rune-supervisor.pid") as f:
+            sup = int(f.read())
+        with open(f"/proc/{sup}/task/{sup}/children") as f:
+            helpers = [int(p) for p in f.read().split()]
+        print("\n(c) memory of the Rune processes of one container (KiB; Pss shares pages fairly)\n")
+        print("| process | Rss | Pss |")
+        print("|---|---:|---:|")
+        for name, pid in [("supervisor", sup)] + [("on-behalf helper", p) for p in helpers]:
+            m = rss_kib(pid)
+            print(f"| {name} | {m['Rss']} | {m['Pss']} |")
+    finally:
+        subprocess.run(base + ["delete", "--force", cid], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--rounds", type=int, default=15)
+    p.add_argument("--work", required=True)
+    p.add_argument("--top", required=True)
+    p.add_argument("--runtime", action="append", default=[])
+    args = p.parse_args()
+    rewrite_loop(args)
+    getpid_in_containers(args)
+    memory(args)
+
+
+if __name__ == "__main__":
+    main()
