@@ -328,12 +328,22 @@ fn check_seccomp(rule: &Rule, is_exec: bool, paths: bool) -> Result<(), Problem>
             && rule.action == Action::Deny
         {
             return Err(unenforceable(
-                "denying exec by exact name, glob or list (use prefix for a noexec mount, or notIn for a Landlock allow-list)",
+                "denying exec by exact name, glob or list (use prefix, or notIn for an allow-list: Landlock enforces those)",
             ));
         }
         if path.is_some() && matches!(rule.action, Action::Log | Action::Emulate) {
             return Err(unenforceable(
                 "an exec checked in user space and then continued is a race",
+            ));
+        }
+        if path.is_some() && rule.action == Action::Allow {
+            return Err(unenforceable(
+                "Landlock layers only add up: an exec allowed by path cannot be carved out of another exec rule (use notIn)",
+            ));
+        }
+        if path.is_some() && rule.action == Action::Kill {
+            return Err(unenforceable(
+                "the kernel (Landlock) can only refuse an exec by path, not kill the caller: use deny",
             ));
         }
     }
@@ -423,6 +433,9 @@ mod tests {
             r#"{"syscalls": ["@exec"], "match": {"path": {"exact": "/bin/x"}}, "action": "deny"}"#,
             r#"{"syscalls": ["@exec"], "match": {"path": {"prefix": "/tmp"}}, "action": "log"}"#,
             r#"{"syscalls": ["@exec"], "action": "rewrite", "rewrite": {"path": "/bin/true"}}"#,
+            r#"{"syscalls": ["@exec"], "match": {"path": {"prefix": "/opt"}}, "action": "allow"}"#,
+            r#"{"syscalls": ["@exec"], "match": {"path": {"prefix": "/tmp"}}, "action": "kill"}"#,
+            r#"{"syscalls": ["@stat"], "match": {"path": {"prefix": "/etc"}}, "action": "deny"}"#,
         ];
         for rule in cases {
             let err = check(rule, Some(Backend::Seccomp)).unwrap_err();
