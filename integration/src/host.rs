@@ -69,3 +69,26 @@ pub fn mounts_under(dir: &Path) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// Processes (other than zombies) holding a descriptor to something under `dir`.
+pub fn processes_with_files_under(dir: &Path) -> Vec<i32> {
+    let mut found = Vec::new();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for p in procs.flatten() {
+        let Ok(pid) = p.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else {
+            continue;
+        };
+        if fds
+            .flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|t| t.starts_with(dir)))
+        {
+            found.push(pid);
+        }
+    }
+    found
+}

@@ -4,6 +4,7 @@
 //! The tests need root, runc, busybox-static and a release build of rune-run; `make test`
 //! provides all of them and runs the tests marked `#[ignore]` here with `--include-ignored`.
 
+pub mod bpf;
 pub mod bundle;
 pub mod console;
 pub mod daemon;

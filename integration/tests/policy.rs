@@ -400,3 +400,143 @@ fn bad_policies_are_refused_and_leave_nothing_behind() {
         assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 }
+
+#[test]
+#[ignore = "needs root, runc and a release rune-run: run with make test"]
+fn a_client_dying_mid_create_leaves_nothing_behind() {
+    let setup = Setup::new(DEMO);
+    let rune = Runtime::rune();
+    let pol = setup.policy_file();
+    for delay_ms in [0u64, 1, 2, 4, 7, 10, 15, 25] {
+        let id = unique_id("policy-crash");
+        // docker's config: no noNewPrivileges, so create also writes the private bundle.
+        let b = bundle(&id, Some("docker"), &["sleep", "30"], &setup);
+        let mut child = rune
+            .command(&["--policy", &pol, "create", "-b", b.path_str(), &id])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        // libcontainer's intermediate process outlives a killed rune-run for a moment and may
+        // still make the cgroup; a client restarting after a crash is slower than that.
+        std::thread::sleep(Duration::from_millis(300));
+        rune.ok(&["delete", "--force", &id]);
+        let cgroup = format!("/rune-it/{id}");
+        let left: Vec<_> = std::fs::read_dir(rune.root())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert!(left.is_empty(), "after {delay_ms} ms: {left:?}");
+        assert!(
+            host::cgroup_dirs(&cgroup).is_empty(),
+            "after {delay_ms} ms: cgroup left"
+        );
+        let holders = (0..100).find_map(|_| {
+            let h = host::processes_with_files_under(rune.root());
+            if h.is_empty() {
+                return Some(h);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            None
+        });
+        assert!(
+            holders.is_some(),
+            "after {delay_ms} ms: processes still hold files of the state root"
+        );
+    }
+}
+
+/// The filters of a running container's init, oldest first.
+fn filters_of(rt: &Runtime, id: &str) -> Vec<Vec<rune_integration::bpf::Insn>> {
+    let pid = rt.state(id).unwrap()["pid"].as_i64().unwrap().to_string();
+    let out = std::process::Command::new(programs::program("dump_filters"))
+        .arg(&pid)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(rune_integration::bpf::parse)
+        .collect()
+}
+
+#[test]
+#[ignore = "needs root, runc and a release rune-run: run with make test"]
+fn the_oci_filter_is_the_same_with_and_without_rune() {
+    use rune_integration::bpf::{Data, run};
+    let setup = Setup::new(DEMO);
+    let pol = setup.policy_file();
+    let mut dumps = Vec::new();
+    for (rt, policy) in [
+        (Runtime::runc(), false),
+        (Runtime::rune(), false),
+        (Runtime::rune(), true),
+    ] {
+        let id = unique_id("policy-bpf");
+        let b = bundle(&id, Some("docker"), &["sleep", "30"], &setup);
+        let mut args = vec![];
+        if policy {
+            args.extend(["--policy", pol.as_str()]);
+        }
+        args.extend(["run", "--detach", "-b", b.path_str(), id.as_str()]);
+        rt.ok(&args);
+        dumps.push(filters_of(&rt, &id));
+        rt.force_delete(&id);
+    }
+    let (runc, plain, ruled) = (&dumps[0], &dumps[1], &dumps[2]);
+    assert_eq!(
+        plain.len(),
+        1,
+        "rune-run without a policy installs only the OCI filter"
+    );
+    assert_eq!(
+        ruled.len(),
+        2,
+        "with a policy, Rune's own filter is stacked on top"
+    );
+    let same = |a: &[rune_integration::bpf::Insn], b: &[rune_integration::bpf::Insn]| {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| (x.code, x.jt, x.jf, x.k) == (y.code, y.jt, y.jf, y.k))
+    };
+    // Oldest first: the OCI filter libcontainer installed, then Rune's.
+    assert!(
+        same(&ruled[0], &plain[0]),
+        "the OCI filter changed under Rune"
+    );
+    // The same verdicts as runc's filter over every x86_64 call number, with zero arguments
+    // and with the arguments docker's profile looks at set.
+    let oci_of_runc = &runc[0];
+    let mut differ = Vec::new();
+    for nr in 0..460 {
+        for args in [
+            [0u64; 6],
+            [0x7e02_0000, 0, 0, 0, 0, 0],
+            [1, 0xffff_ffff, 0, 0, 0, 0],
+        ] {
+            let d = Data {
+                nr,
+                arch: 0xc000_003e,
+                ip: 0,
+                args,
+            };
+            let (a, b) = (run(oci_of_runc, &d), run(&ruled[0], &d));
+            // runc answers calls newer than the profile with ENOSYS (its stub, so that libc
+            // falls back); libcontainer with the profile's default errno: both refuse.
+            let enosys_stub = a == 0x0005_0026 && b & 0xffff_0000 == 0x0005_0000;
+            if a != b && !enosys_stub {
+                differ.push((nr, args[0], format!("{a:#x}"), format!("{b:#x}")));
+            }
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "verdicts differ from runc's (nr, arg0, runc, rune): {differ:?}"
+    );
+}

@@ -12,6 +12,7 @@ mod devices;
 mod executor;
 mod exit_status;
 mod observability;
+mod private_bundle;
 mod shim;
 mod sys;
 

@@ -8,7 +8,7 @@ use liboci_cli::Create;
 use crate::cli::GlobalOpts;
 use crate::console::OwnConsole;
 use crate::executor::RuneExecutor;
-use crate::{bundle, commands, shim};
+use crate::{bundle, commands, private_bundle, shim};
 use crate::{cgroup_mounts, cleanup, devices};
 
 pub fn create(args: Create, global: &GlobalOpts) -> Result<()> {
@@ -67,12 +67,13 @@ impl Init<'_> {
         let executor = RuneExecutor {
             handoff: shim.as_ref().map(shim::Prepared::handoff),
         };
-        // libcontainer reads config.json itself: when Rune added to the process, from a copy.
-        let private = match &shim {
-            Some(p) if p.grant.is_some() => {
-                Some(shim::private_bundle(&global.root, id, &spec, &bundle_dir)?)
-            }
-            _ => None,
+        // libcontainer reads config.json itself: from a copy when it must see another spec.
+        let fixed = private_bundle::fix_masked_eq(&mut spec);
+        let granted = shim.as_ref().is_some_and(|p| p.grant.is_some());
+        let private = if fixed || granted {
+            Some(private_bundle::write(&global.root, id, &spec, &bundle_dir)?)
+        } else {
+            None
         };
         let lc_bundle = private.clone().unwrap_or_else(|| bundle_dir.clone());
         let terminal = spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
@@ -92,18 +93,13 @@ impl Init<'_> {
             .with_detach(self.detach || console.is_some())
             .with_no_pivot(self.no_pivot)
             .build();
-        if let Some(p) = &private {
-            let _ = std::fs::remove_dir_all(p);
-        }
-        let hardened = built.map_err(anyhow::Error::new).and_then(|mut container| {
+        let hardened = built.map_err(anyhow::Error::new).and_then(|container| {
             let pid = container.pid().context("no init pid after create")?;
             cgroup_mounts::harden(&spec, pid)?;
             let config = libcontainer::config::YoukiConfig::load(&container.root)?;
             devices::revoke_console(&spec, &config.cgroup_path)?;
             if private.is_some() {
-                // The state names the bundle the client gave, not Rune's private copy.
-                container.state.bundle = bundle_dir.clone();
-                container.save()?;
+                private_bundle::record_client_bundle(&container.root, &bundle_dir)?;
             }
             if let Some(p) = shim {
                 p.start_supervisor(&container.root, id)?;
@@ -120,6 +116,7 @@ impl Init<'_> {
             if lost_race {
                 return bundle::BundleError::Exists(id.to_owned()).into();
             }
+            private_bundle::remove(&global.root, id);
             if let Err(cleanup_err) = cleanup::remove_leftovers(&dir, id, global.systemd_cgroup) {
                 tracing::error!(%cleanup_err, "cleanup after a failed create");
             }

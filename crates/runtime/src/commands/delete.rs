@@ -3,13 +3,15 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use libcontainer::container::Container;
 
-use crate::{cleanup, commands, shim};
+use crate::{cleanup, commands, private_bundle, shim};
 
 /// runc's rules: a missing container is an error unless `--force`; a directory whose state
 /// cannot be read (a create that died) is removed either way; `--force` kills a running one.
 pub fn delete(id: &str, force: bool, root: &Path) -> Result<()> {
     let dir = commands::container_dir(root, id)?;
     if !dir.exists() {
+        // A `create` killed before libcontainer made the state directory.
+        private_bundle::remove(root, id);
         if force {
             return Ok(());
         }
@@ -20,6 +22,7 @@ pub fn delete(id: &str, force: bool, root: &Path) -> Result<()> {
         Err(err) => {
             tracing::warn!(%err, "state of {id} unreadable, removing what is left");
             cleanup::remove_leftovers(&dir, id, false)?;
+            private_bundle::remove(root, id);
             if force {
                 return Ok(());
             }
@@ -34,11 +37,14 @@ pub fn delete(id: &str, force: bool, root: &Path) -> Result<()> {
             if let Some(s) = supervisor {
                 s.stop();
             }
+            private_bundle::remove(root, id);
             Ok(())
         }
         Err(err) if force => {
             tracing::warn!(%err, "delete of {id} failed, removing what is left");
-            Ok(cleanup::remove_leftovers(&dir, id, systemd)?)
+            cleanup::remove_leftovers(&dir, id, systemd)?;
+            private_bundle::remove(root, id);
+            Ok(())
         }
         Err(err) => {
             container.refresh_status()?;

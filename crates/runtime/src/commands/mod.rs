@@ -112,8 +112,8 @@ fn cgroup(container: &Container) -> Result<ContainerCgroup> {
     })
 }
 
-/// The container's `config.json`, from the bundle its state records.
+/// The container's `config.json`, from the bundle the client gave.
 fn spec(container: &Container) -> Result<Spec> {
-    Spec::load(container.bundle().join("config.json"))
+    Spec::load(crate::private_bundle::client_bundle(container).join("config.json"))
         .with_context(|| format!("load config.json of container {}", container.id()))
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use libcontainer::container::Container;
 use serde::Serialize;
 
-use crate::commands;
+use crate::{commands, private_bundle};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -34,14 +34,15 @@ impl RuncState {
             libcontainer::container::ContainerStatus::Stopped => 0,
             _ => container.pid().map_or(0, |p| p.as_raw()),
         };
+        let bundle = private_bundle::client_bundle(container);
         let state = &container.state;
         Ok(Self {
             oci_version: state.oci_version.clone(),
             id: state.id.clone(),
             pid,
             status: status.to_string().to_lowercase(),
-            bundle: state.bundle.clone(),
-            rootfs: rootfs_of(&state.bundle),
+            rootfs: rootfs_of(&bundle),
+            bundle,
             created: state.created,
             annotations: state.annotations.clone().filter(|a| !a.is_empty()),
             owner: container

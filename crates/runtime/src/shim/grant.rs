@@ -114,6 +114,7 @@ mod tests {
     fn adds_only_what_is_missing_and_remembers_the_rest() {
         let docker: HashSet<Capability> = [Capability::Chown, Capability::Setuid].into();
         let mut p = Process::default();
+        p.set_no_new_privileges(None);
         p.set_capabilities(Some(
             LinuxCapabilitiesBuilder::default()
                 .bounding(docker.clone())

@@ -6,7 +6,7 @@ pub mod select;
 pub mod supervisor;
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -129,31 +129,4 @@ pub fn exec_handoff(
         grant,
     };
     Ok(Some((handoff, sock)))
-}
-
-/// libcontainer reads `config.json` from the bundle; when Rune had to add to the process's
-/// capabilities, it reads this private copy instead (root and relative bind sources made
-/// absolute against the real bundle), which `create` removes once the container is built.
-pub fn private_bundle(root: &Path, id: &str, spec: &Spec, bundle: &Path) -> Result<PathBuf> {
-    let dir = root.join(format!(".rune-bundle-{id}"));
-    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
-    let mut spec = spec.clone();
-    if let Some(r) = spec.root_mut().as_mut()
-        && r.path().is_relative()
-    {
-        r.set_path(bundle.join(r.path()));
-    }
-    if let Some(mounts) = spec.mounts_mut().as_mut() {
-        for m in mounts.iter_mut() {
-            if let Some(src) = m.source().clone()
-                && src.is_relative()
-                && m.typ().as_deref() == Some("bind")
-            {
-                m.set_source(Some(bundle.join(src)));
-            }
-        }
-    }
-    spec.save(dir.join("config.json"))
-        .with_context(|| format!("write {}/config.json", dir.display()))?;
-    Ok(dir)
 }
