@@ -15,33 +15,52 @@ fn is_exec(rule: &Rule) -> bool {
     rule.syscalls.iter().any(|s| s == "@exec")
 }
 
-/// Who enforces `rule` on the seccomp backend.
-fn seccomp_mechanism(rule: &Rule) -> &'static str {
+/// Who enforces `rule` on the seccomp backend, and whether that produces events.
+fn seccomp_mechanism(rule: &Rule) -> (String, &'static str) {
     let path = has_path_match(rule);
+    let events = if rule.log || matches!(rule.action, Action::Log | Action::Deny | Action::Kill) {
+        "events"
+    } else {
+        "no events"
+    };
     match rule.action {
-        Action::Deny | Action::Allow | Action::Kill if !path && !rule.log => {
-            "kernel BPF (Rune's own filter)"
-        }
+        Action::Deny | Action::Allow | Action::Kill if !path && !rule.log => (
+            "kernel BPF (Rune's own filter)".into(),
+            "no events (decided in the kernel)",
+        ),
         Action::Deny if is_exec(rule) => {
             let p = rule.matches.as_ref().and_then(|m| m.path.as_ref());
-            if p.is_some_and(|p| p.prefix.is_some()) {
+            let kernel = if p.is_some_and(|p| p.prefix.is_some()) {
                 "Landlock EXECUTE on everything beside the prefix"
             } else {
                 "Landlock EXECUTE allow-list"
-            }
+            };
+            (
+                format!("{kernel}; the supervisor refuses the execs it sees first"),
+                "events (for the refusals the supervisor makes)",
+            )
         }
-        _ => "the notify supervisor (on-behalf call, fd injected with ADDFD)",
-    }
-}
-
-fn events(rule: &Rule, mechanism: &str) -> &'static str {
-    let user_space = mechanism.starts_with("the notify supervisor");
-    match (rule.action, rule.log, user_space) {
-        (_, _, false) => "no events (decided in the kernel)",
-        (Action::Log, _, true) | (_, true, true) | (Action::Deny | Action::Kill, _, true) => {
-            "events"
+        _ if path => {
+            let guard = if matches!(rule.action, Action::Deny | Action::Kill) {
+                "; links and renames of the file are made on behalf and refused, open_by_handle_at refused"
+            } else {
+                ""
+            };
+            (
+                format!(
+                    "the notify supervisor: on-behalf open of the object found, fd injected with ADDFD{guard}"
+                ),
+                events,
+            )
         }
-        _ => "no events",
+        Action::Emulate => (
+            "the notify supervisor: answered without running the call".into(),
+            events,
+        ),
+        _ => (
+            "the notify supervisor: decided on the arguments, then continued or refused".into(),
+            events,
+        ),
     }
 }
 
@@ -61,14 +80,14 @@ pub fn explain(policy: &Policy) -> String {
                 None => s.clone(),
             })
             .collect();
-        let mech = seccomp_mechanism(rule);
+        let (mech, events) = seccomp_mechanism(rule);
         let _ = writeln!(
             out,
             "rule {i}{name}: {:?} on {}",
             rule.action,
             calls.join("; ")
         );
-        let _ = writeln!(out, "  seccomp backend: {mech}; {}", events(rule, mech));
+        let _ = writeln!(out, "  seccomp backend: {mech}; {events}");
         let vs_events =
             if rule.log || matches!(rule.action, Action::Log | Action::Deny | Action::Kill) {
                 "events"
@@ -111,9 +130,11 @@ mod tests {
             lines[3]
                 .starts_with("rule 1 (\"shadow\"): Deny on @open = open, openat, openat2, creat")
         );
-        assert_eq!(
-            lines[4],
-            "  seccomp backend: the notify supervisor (on-behalf call, fd injected with ADDFD); events"
+        assert!(
+            lines[4].starts_with("  seccomp backend: the notify supervisor: on-behalf open")
+                && lines[4].contains("links and renames")
+                && lines[4].ends_with("; events"),
+            "{text}"
         );
         assert!(lines[7].contains("everything beside the prefix"), "{text}");
         assert!(lines[10].contains("Landlock EXECUTE allow-list"), "{text}");
