@@ -540,3 +540,31 @@ fn the_oci_filter_is_the_same_with_and_without_rune() {
         "verdicts differ from runc's (nr, arg0, runc, rune): {differ:?}"
     );
 }
+
+#[test]
+#[ignore = "needs root, runc and a release rune-run: run with make test"]
+fn a_rewrite_in_a_container_acts_with_the_container_users_rights() {
+    let policy = r#"{"runeVersion": 1, "defaultAction": "allow", "rules": [
+        {"syscalls": ["@open"], "match": {"path": {"exact": "/data/public"}}, "action": "rewrite", "rewrite": {"path": "/data/rootonly"}},
+        {"syscalls": ["@open"], "match": {"path": {"exact": "/data/new"}}, "action": "rewrite", "rewrite": {"path": "/data/created"}}]}"#;
+    let setup = Setup::new(policy);
+    let rootonly = setup.data("rootonly");
+    std::fs::write(&rootonly, "ROOT ONLY\n").unwrap();
+    std::fs::set_permissions(&rootonly, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let rune = Runtime::rune();
+    let id = unique_id("policy-rights");
+    let script = "cat /data/public; umask 027; echo made > /data/new; echo done";
+    let mut b = bundle(&id, Some("docker"), &["sh", "-c", script], &setup);
+    b.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    b.save();
+    let pol = setup.policy_file();
+    let run = rune.call(&["--policy", &pol, "run", "-b", b.path_str(), &id]);
+    assert!(!run.stdout.contains("ROOT ONLY"), "{run:?}");
+    assert!(run.stderr.contains("Permission denied"), "{run:?}");
+    assert!(run.stdout.contains("done"), "{run:?}");
+    use std::os::unix::fs::MetadataExt;
+    let created = std::fs::metadata(setup.data("created")).expect("created through the rewrite");
+    assert_eq!((created.uid(), created.gid()), (1000, 1000));
+    assert_eq!(created.mode() & 0o777, 0o640, "umask 027 on 0666");
+    assert!(!setup.data("new").exists());
+}
