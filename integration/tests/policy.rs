@@ -201,6 +201,34 @@ fn the_supervisor_outlives_create_serves_exec_and_ends_with_delete() {
     assert!(exec.stderr.contains("Permission denied"), "{exec:?}");
     let exec = rune.call(&["exec", &id, "cat", "/data/foo"]);
     assert_eq!(exec.stdout, "BAR\n", "{exec:?}");
+    // The supervisor holds the listeners (the init's and the exec'd processes'), and nobody
+    // else does: not the container's processes, not the on-behalf helper.
+    let listeners = |pid: i32| {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|fds| {
+                fds.flatten()
+                    .filter(|fd| {
+                        std::fs::read_link(fd.path())
+                            .is_ok_and(|t| t.as_os_str() == "anon_inode:seccomp notify")
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    assert!(listeners(pid) >= 1, "the supervisor holds no listener");
+    let helpers: Vec<i32> = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap()
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert!(
+        !helpers.is_empty(),
+        "no on-behalf helper after an on-behalf open"
+    );
+    let init = rune.state(&id).unwrap()["pid"].as_i64().unwrap() as i32;
+    for other in helpers.iter().chain([&init]) {
+        assert_eq!(listeners(*other), 0, "process {other} holds a listener");
+    }
     // kill: the exec'd process, not the container.
     let exec = rune.call(&["exec", &id, "hostname", "rune"]);
     assert_eq!(exec.code, 137, "{exec:?}");
