@@ -37,6 +37,30 @@ fn runtime_class_pod_runs_on_rune_run() {
     let runc_root = d.join("runc-root");
     std::fs::create_dir_all(d.join("cni")).unwrap();
     std::fs::create_dir_all(d.join("logs-rune")).unwrap();
+    // The pod names a Rune policy (run.rune.policy=demo); containerd's runc options carry no
+    // runtime arguments, so the administrator's --policy-dir comes through a wrapper.
+    let policies = d.join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../hack/policies/demo.json"),
+        policies.join("demo.json"),
+    )
+    .unwrap();
+    let wrapper = d.join("rune-run-wrapper");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec {} --policy-dir {} \"$@\"\n",
+            rune.display(),
+            policies.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     let config = format!(
         r#"version = 2
 root = "{root}"
@@ -69,7 +93,7 @@ state = "{state}"
         sock = socket.display(),
         pause = PAUSE_IMAGE,
         cni = d.join("cni").display(),
-        rune = rune.display(),
+        rune = wrapper.display(),
         runc_root = runc_root.display(),
     );
     std::fs::write(d.join("config.toml"), config).unwrap();

@@ -30,11 +30,26 @@ fn seqpacket() -> io::Result<OwnedFd> {
     )?)
 }
 
+/// The socket's address, reached through a descriptor of the state directory: a Kubernetes
+/// container's state directory (`/run/containerd/runc/k8s.io/<64 hex>/`) leaves no room in
+/// `sun_path` (108 bytes) for the full path.
+fn socket_addr(dir: &Path) -> io::Result<(OwnedFd, UnixAddr)> {
+    let fd = nix::fcntl::open(
+        dir,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )?;
+    let fd = sys::adopt([fd]).remove(0);
+    let addr = UnixAddr::new(format!("/proc/self/fd/{}/{SOCKET}", fd.as_raw_fd()).as_str())?;
+    Ok((fd, addr))
+}
+
 /// Starts the supervisor of the container whose state directory is `dir`; it serves the
 /// process that announces on `conn` (the init) and every `exec` that connects later.
 pub fn spawn(dir: &Path, id: &str, policies: Policies, conn: OwnedFd) -> io::Result<()> {
     let accept = seqpacket()?;
-    bind(accept.as_raw_fd(), &UnixAddr::new(&dir.join(SOCKET))?)?;
+    let (_dir_fd, addr) = socket_addr(dir)?;
+    bind(accept.as_raw_fd(), &addr)?;
     listen(&accept, Backlog::new(16)?)?;
     let events = fs::OpenOptions::new()
         .create(true)
@@ -125,7 +140,8 @@ pub fn connect_to(dir: &Path) -> io::Result<Option<OwnedFd>> {
         return Ok(None);
     }
     let sock = seqpacket()?;
-    connect(sock.as_raw_fd(), &UnixAddr::new(&path)?).map_err(|e| {
+    let (_dir_fd, addr) = socket_addr(dir)?;
+    connect(sock.as_raw_fd(), &addr).map_err(|e| {
         io::Error::other(format!(
             "the container's Rune supervisor does not answer ({e}); refusing to run a process unconfined"
         ))
