@@ -5,7 +5,7 @@ CARGO ?= cargo
 RUNE_RUN := target/release/rune-run
 RUNE_SHIM := target/release/rune-shim
 
-.PHONY: all deps build demo install lint test test-unit test-e2e bench clean
+.PHONY: all deps build demo install lint test test-unit test-e2e test-riscv bench clean
 
 PREFIX ?= /usr/local
 
@@ -35,7 +35,12 @@ test-unit: deps
 test-e2e: build
 	RUNE_RUN=$(CURDIR)/$(RUNE_RUN) RUNE_SHIM=$(CURDIR)/$(RUNE_SHIM) $(CARGO) test -p rune-integration --tests -- --include-ignored
 
-test: build lint test-unit test-e2e
+# The riscv64 guest under QEMU: /dev/rune's tests (hack/riscv/test builds what it needs,
+# cached under ~/.cache/rune/riscv; a fresh machine spends about 5 minutes on the kernel).
+test-riscv:
+	bash hack/riscv/test
+
+test: build lint test-unit test-e2e test-riscv
 
 bench: build
 	bash hack/bench/run-true.sh

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds everything the riscv64 test bed needs, cached outside the repository by what it was
+# built from: packages (deps.sh), the kernel (kernel.sh), the module, the static guest test
+# programs, the initramfs. Prints the directory holding Image and initramfs.cpio.gz.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+cache=${RUNE_RISCV_CACHE:-$HOME/.cache/rune/riscv}
+
+bash "$here/deps.sh" >&2
+kdir=$(bash "$here/kernel.sh")
+out=$cache/guest
+mkdir -p "$out"
+
+# The module, built in a scratch copy so the repository stays clean.
+mod=$out/module
+rm -rf "$mod" && mkdir -p "$mod"
+cp -r "$top/crates/rune-kmod/kernel" "$top/crates/rune-kmod/include" "$mod/"
+make -s -C "$kdir" M="$mod/kernel" ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu- modules >&2
+
+# The initramfs: busybox, the module, the tests, an init that runs the command it is given.
+root=$out/initramfs
+rm -rf "$root" && mkdir -p "$root"/{bin,dev,proc,sys,tmp,mnt/host,lib/modules,usr/lib/rune-tests}
+cp "$cache/busybox/usr/bin/busybox" "$root/bin/busybox"
+cp "$mod/kernel/rune.ko" "$root/lib/modules/rune.ko"
+for src in "$here"/guest-tests/*.c; do
+	riscv64-linux-gnu-gcc -O2 -static -Wall -o "$root/usr/lib/rune-tests/$(basename "$src" .c)" "$src"
+done
+cp "$here/guest-tests/run-all.sh" "$root/usr/lib/rune-tests/run-all"
+chmod +x "$root/usr/lib/rune-tests/run-all"
+cp "$here/init" "$root/init"
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/initramfs.cpio.gz"
+cp "$kdir/arch/riscv/boot/Image" "$out/Image"
+echo "$out"
