@@ -19,5 +19,5 @@ bin=/usr/lib/rune-tests
 t "query reports the hart" $bin/rune_query
 t "module unloads when unused and loads again" sh -c 'rmmod rune && ! test -e /dev/rune && insmod /lib/modules/rune.ko && test -e /dev/rune'
 t "module refuses to unload while /dev/rune is open" sh -c 'exec 3</dev/rune; ! rmmod rune 2>/dev/null'
-echo "$passed passed, $failed failed"
+echo "guest: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
