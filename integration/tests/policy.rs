@@ -596,3 +596,36 @@ fn a_rewrite_in_a_container_acts_with_the_container_users_rights() {
     assert_eq!(created.mode() & 0o777, 0o640, "umask 027 on 0666");
     assert!(!setup.data("new").exists());
 }
+
+#[test]
+#[ignore = "needs root, runc and a release rune-run: run with make test"]
+fn trace_follow_prints_events_as_they_come_until_delete() {
+    let setup = Setup::new(DEMO);
+    let rune = Runtime::rune();
+    let id = unique_id("policy-trace");
+    let b = bundle(&id, None, &["sleep", "30"], &setup);
+    let pol = setup.policy_file();
+    rune.ok(&["--policy", &pol, "run", "--detach", "-b", b.path_str(), &id]);
+    let out = tempfile::NamedTempFile::new().unwrap();
+    let mut follow = rune
+        .command(&["trace", "--follow", &id])
+        .stdout(out.reopen().unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _ = rune.call(&["exec", &id, "cat", "/data/secret"]);
+    let seen = (0..300).any(|_| {
+        std::thread::sleep(Duration::from_millis(10));
+        std::fs::read_to_string(out.path()).is_ok_and(|t| t.contains("\"rule\":\"secret\""))
+    });
+    assert!(seen, "the event never reached trace --follow");
+    rune.force_delete(&id);
+    let ended = (0..300).any(|_| {
+        std::thread::sleep(Duration::from_millis(10));
+        follow.try_wait().unwrap().is_some()
+    });
+    if !ended {
+        let _ = follow.kill();
+    }
+    assert!(ended, "trace --follow outlived the container");
+}

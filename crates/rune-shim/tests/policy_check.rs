@@ -55,3 +55,16 @@ fn missing_file_is_named() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/p.json: No such file"));
 }
+
+#[test]
+fn the_shipped_demo_policy_is_valid_for_both_backends() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../hack/policies/demo.json"
+    ))
+    .unwrap();
+    for backend in ["seccomp", "vsmode"] {
+        let (ok, _, stderr) = check(&text, Some(backend));
+        assert!(ok, "{backend}: {stderr}");
+    }
+}
