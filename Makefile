@@ -33,7 +33,7 @@ test-unit: deps
 # The end-to-end tests need root, runc and the release binary; they are #[ignore]d in a plain
 # `cargo test` and run here.
 test-e2e: build
-	RUNE_RUN=$(CURDIR)/$(RUNE_RUN) RUNE_SHIM=$(CURDIR)/$(RUNE_SHIM) $(CARGO) test -p rune-integration --tests -- --include-ignored
+	RUNE_RUN=$(CURDIR)/$(RUNE_RUN) RUNE_SHIM=$(CURDIR)/$(RUNE_SHIM) $(CARGO) test --no-fail-fast -p rune-integration --tests -- --include-ignored
 
 # The riscv64 guest under QEMU: /dev/rune's tests (hack/riscv/test builds what it needs,
 # cached under ~/.cache/rune/riscv; a fresh machine spends about 5 minutes on the kernel).
