@@ -10,6 +10,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sched.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void report(const char *name, int fd)
@@ -83,6 +86,34 @@ int main(int argc, char **argv)
 			report("by-handle", open_by_handle_at(dfd, fh, O_RDONLY));
 		else
 			printf("by-handle errno %d\n", errno);
+	}
+	snprintf(path, sizeof(path), "%s.swap", file);
+	close(open(path, O_CREAT | O_WRONLY, 0644));
+	if (syscall(SYS_renameat2, AT_FDCWD, path, AT_FDCWD, file, RENAME_EXCHANGE) == 0) {
+		report("exchange", open(path, O_RDONLY));
+		syscall(SYS_renameat2, AT_FDCWD, path, AT_FDCWD, file, RENAME_EXCHANGE);
+	} else {
+		printf("exchange errno %d\n", errno);
+	}
+	unlink(path);
+	/* Ways around the path calls altogether: report "ok" when they are open. */
+	{
+		long fd = syscall(SYS_io_uring_setup, 1, calloc(1, 120));
+
+		printf(fd >= 0 ? "io_uring ok\n" : "io_uring errno %d\n", errno);
+	}
+	if (mknod("/tmp/rune-kmsg", S_IFCHR | 0600, makedev(1, 11)) == 0 || errno == EEXIST)
+		report("device", open("/tmp/rune-kmsg", O_RDONLY));
+	else
+		printf("device errno %d\n", errno);
+	unlink("/tmp/rune-kmsg");
+	if (fork() == 0)
+		_exit(syscall(SYS_unshare, CLONE_NEWUSER | CLONE_NEWNS) == 0 ? 0 : 1);
+	{
+		int st;
+
+		wait(&st);
+		printf(WEXITSTATUS(st) == 0 ? "userns ok\n" : "userns errno -\n");
 	}
 	/* Last: natively it truncates the file. */
 	report("creat", syscall(SYS_creat, file, 0644));

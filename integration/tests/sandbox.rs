@@ -93,6 +93,9 @@ fn path_rules_cannot_be_dodged() {
     let native_out = native(&[tricks, secret.to_str().unwrap(), &d]);
     assert!(native_out.contains("dotdot ok DENIED"), "{native_out}");
     assert!(native_out.contains("hardlink ok DENIED"), "{native_out}");
+    assert!(native_out.contains("exchange ok DENIED"), "{native_out}");
+    assert!(native_out.contains("io_uring ok"), "{native_out}");
+    assert!(native_out.contains("userns ok"), "{native_out}");
     std::fs::write(&secret, "DENIED\n").unwrap();
     let _ = std::fs::remove_file("/tmp/rune-hard");
     let out = sb.run(&[tricks, secret.to_str().unwrap(), &d]);
@@ -114,6 +117,10 @@ fn path_rules_cannot_be_dodged() {
         "hardlink",
         "rename",
         "by-handle",
+        "exchange",
+        "io_uring",
+        "device",
+        "userns",
     ] {
         let line = out
             .stdout

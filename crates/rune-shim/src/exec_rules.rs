@@ -60,6 +60,24 @@ pub fn layers(policies: &Policies) -> Vec<Layer> {
     out
 }
 
+/// `path` with its longest existing ancestor resolved (symlinks followed), the rest appended.
+fn resolve_existing(path: &Path) -> PathBuf {
+    let mut rest = Vec::new();
+    let mut cur = path.to_path_buf();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(&cur) {
+            return rest.iter().rev().fold(real, |acc, part| acc.join(part));
+        }
+        match (cur.parent(), cur.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                cur = parent.to_path_buf();
+            }
+            _ => return path.to_path_buf(),
+        }
+    }
+}
+
 fn open_nofollow(path: &Path) -> io::Result<Option<OwnedFd>> {
     let fd = open(
         path,
@@ -92,8 +110,10 @@ fn allowed(layer: &Layer) -> Result<Vec<OwnedFd>, ExecRuleError> {
             }
         }
         Layer::AllExcept(prefix) => {
+            // The prefix as the kernel will reach it (a symlinked /bin is /usr/bin).
+            let resolved = resolve_existing(Path::new(prefix));
             let mut dir = PathBuf::from("/");
-            for part in Path::new(prefix).components().skip(1) {
+            for part in resolved.components().skip(1) {
                 let entries = match std::fs::read_dir(&dir) {
                     Ok(e) => e,
                     // Nothing under the prefix exists: nothing beside it to allow below here.

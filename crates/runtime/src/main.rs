@@ -4,6 +4,7 @@
 
 mod bundle;
 mod cgroup_mounts;
+mod claim;
 mod cleanup;
 mod cli;
 mod commands;

@@ -74,11 +74,20 @@ impl Policies {
                 if !covers(r, "openat") || !matches!(r.action, Action::Deny | Action::Kill) {
                     continue;
                 }
+                // A glob guards everything up to its first wildcard.
+                let glob_root = p.glob.as_ref().map(|g| {
+                    let fixed = g.split(['*', '?', '[']).next().unwrap_or_default();
+                    fixed
+                        .rsplit_once('/')
+                        .map_or("/", |(dir, _)| dir)
+                        .to_owned()
+                });
                 let below = p
                     .exact
                     .iter()
                     .chain(p.prefix.iter())
                     .chain(p.in_list.iter().flatten())
+                    .chain(glob_root.iter())
                     .any(|denied| has_prefix(denied, path));
                 if below {
                     let d = Decision {
@@ -91,6 +100,29 @@ impl Policies {
             }
         }
         None
+    }
+
+    /// While a path decides an open, the ways to reach a file that bypass the path calls are
+    /// closed: io_uring (its opens never meet seccomp), mounts and new mount or user
+    /// namespaces (another name for a file), `setns`, and `clone3`, whose flags seccomp cannot
+    /// read (libc falls back to `clone`). Returns the errno, or `None` when the call may go on.
+    pub fn path_guard(&self, name: &str, args: &[u64; 6]) -> Option<i32> {
+        const ENOSYS: i32 = 38;
+        const CLONE_NEWNS: u64 = 0x0002_0000;
+        const CLONE_NEWUSER: u64 = 0x1000_0000;
+        if !self.needs_path("openat") && !self.guards_names() {
+            return None;
+        }
+        let mount = crate::syscalls::family("@mount").is_some_and(|f| f.members.contains(&name));
+        match name {
+            "io_uring_setup" | "io_uring_enter" | "io_uring_register" | "clone3" => Some(ENOSYS),
+            "setns" => Some(super::decide::EPERM),
+            "clone" | "unshare" if args[0] & (CLONE_NEWNS | CLONE_NEWUSER) != 0 => {
+                Some(super::decide::EPERM)
+            }
+            _ if mount => Some(super::decide::EPERM),
+            _ => None,
+        }
     }
 
     /// Whether some rule denies opening files by path. Then a file must not be reachable by

@@ -293,6 +293,14 @@ fn check_seccomp(rule: &Rule, is_exec: bool, paths: bool) -> Result<(), Problem>
             format!("the seccomp backend cannot enforce this: {msg}"),
         )
     };
+    let own_caps = ["capset", "capget", "prctl"];
+    if rule.action == Action::Emulate
+        && rule.syscalls.iter().any(|s| own_caps.contains(&s.as_str()))
+    {
+        return Err(unenforceable(
+            "emulating capset, capget or prctl would fake the capability drop that follows the install of Rune's filter",
+        ));
+    }
     if rule.action == Action::Rewrite
         && rule.rewrite.as_ref().is_some_and(|r| r.args.is_some())
         && !paths

@@ -90,6 +90,9 @@ fn recv_once<T: DeserializeOwned>(
                 fds.extend(sys::adopt(r));
             }
         }
+        if msg.flags.contains(MsgFlags::MSG_CTRUNC) {
+            return Err(io::Error::other("descriptors lost in transit (MSG_CTRUNC)"));
+        }
         (msg.bytes, fds)
     };
     if len == 0 {

@@ -31,6 +31,8 @@ enum Plan {
     Kill,
     /// A kernel action when all the comparisons hold, the policy's default otherwise.
     When(Box<Plan>, Vec<ArgMatch>),
+    /// A kernel action when any one of the comparisons holds, allow otherwise.
+    WhenAny(Box<Plan>, Vec<ArgMatch>),
     Notify,
 }
 
@@ -38,7 +40,7 @@ impl Plan {
     fn strictness(&self) -> u8 {
         match self {
             Plan::Allow => 0,
-            Plan::Notify | Plan::When(..) => 1,
+            Plan::Notify | Plan::When(..) | Plan::WhenAny(..) => 1,
             Plan::Deny(_) => 2,
             Plan::Kill => 3,
         }
@@ -113,6 +115,22 @@ fn plan(policies: &Policies, name: &str) -> Plan {
     if plan == Plan::Allow && matches!(name, "execve" | "execveat") {
         plan = Plan::Notify;
     }
+    if plan == Plan::Allow {
+        match name {
+            "clone" | "unshare"
+                if policies
+                    .path_guard(name, &[0x1002_0000, 0, 0, 0, 0, 0])
+                    .is_some() =>
+            {
+                plan = Plan::WhenAny(Box::new(Plan::Deny(EPERM)), namespace_flags());
+            }
+            _ => {
+                if let Some(e) = policies.path_guard(name, &[0; 6]) {
+                    plan = Plan::Deny(e);
+                }
+            }
+        }
+    }
     if plan == Plan::Allow && policies.guards_names() {
         let guarded = syscalls::family("@link")
             .into_iter()
@@ -125,12 +143,25 @@ fn plan(policies: &Policies, name: &str) -> Plan {
     plan
 }
 
+/// `arg0 & CLONE_NEWUSER` and `arg0 & CLONE_NEWNS`, each set.
+fn namespace_flags() -> Vec<ArgMatch> {
+    [0x1000_0000u64, 0x0002_0000]
+        .into_iter()
+        .map(|flag| ArgMatch {
+            index: 0,
+            op: CmpOp::MaskedEq,
+            value: flag,
+            value_two: Some(flag),
+        })
+        .collect()
+}
+
 fn scmp(plan: &Plan) -> ScmpAction {
     match plan {
         Plan::Allow => ScmpAction::Allow,
         Plan::Deny(e) => ScmpAction::Errno(*e),
         Plan::Kill => ScmpAction::KillProcess,
-        Plan::Notify | Plan::When(..) => ScmpAction::Notify,
+        Plan::Notify | Plan::When(..) | Plan::WhenAny(..) => ScmpAction::Notify,
     }
 }
 
@@ -183,6 +214,16 @@ pub fn compile(policies: &Policies) -> Result<Vec<libc::sock_filter>, CompileErr
                 ctx.add_rule_conditional_exact(scmp(action), nr, &cmps)?;
             }
             Plan::When(..) => {}
+            // Comparisons whose fallback is allow: exact only where the filter allows by
+            // default; elsewhere the supervisor applies the same guard.
+            Plan::WhenAny(action, args) if default == Plan::Allow => {
+                for a in args {
+                    ctx.add_rule_conditional_exact(scmp(action), nr, &[compare(a)])?;
+                }
+            }
+            Plan::WhenAny(..) => {
+                ctx.add_rule_exact(ScmpAction::Notify, nr)?;
+            }
             _ if p == default => {}
             _ => {
                 ctx.add_rule_exact(scmp(&p), nr)?;

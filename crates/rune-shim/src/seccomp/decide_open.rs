@@ -95,8 +95,9 @@ impl Opener {
                 match self.resolve(who, &from_root, target.as_bytes(), flags, 0) {
                     Resolved::Object(p) | Resolved::Missing(p) => {
                         let again = Call {
+                            name: call.name.clone(),
+                            args: new.args,
                             paths: vec![p.clone()],
-                            ..call.clone()
                         };
                         let (d2, s2) = policies.decide(&again);
                         if matches!(

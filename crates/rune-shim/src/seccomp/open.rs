@@ -16,7 +16,9 @@ use nix::fcntl::{
 };
 use nix::sys::stat::{FileStat, Mode, SFlag, fstat, stat};
 use nix::sys::statfs::{PROC_SUPER_MAGIC, fstatfs, statfs};
-use nix::unistd::{Gid, Uid, chroot, fchdir, linkat, setfsgid, setfsuid, setgroups};
+use nix::unistd::{
+    Gid, Uid, chroot, fchdir, linkat, setfsgid, setfsuid, setgroups, setresgid, setresuid,
+};
 
 use super::caller::Creds;
 use super::helper::{Opened, Resolved};
@@ -72,8 +74,14 @@ impl Opener {
     fn become_caller(&self, c: &Creds) -> Result<(), Errno> {
         let groups: Vec<Gid> = c.groups.iter().map(|g| Gid::from_raw(*g)).collect();
         setgroups(&groups)?;
-        setfsgid(Gid::from_raw(c.fsgid));
-        setfsuid(Uid::from_raw(c.fsuid));
+        // The effective ids too, not only the file-system ones: some kernel checks (/proc/sys)
+        // look at the effective uid. The saved ids stay ours, to come back.
+        let (uid, gid) = (Uid::from_raw(c.fsuid), Gid::from_raw(c.fsgid));
+        setresgid(Gid::from_raw(u32::MAX), gid, self.own.1)?;
+        setresuid(Uid::from_raw(u32::MAX), uid, self.own.0)?;
+        if setfsuid(Uid::from_raw(u32::MAX)) != uid || setfsgid(Gid::from_raw(u32::MAX)) != gid {
+            return Err(Errno::EPERM);
+        }
         let eff: HashSet<Capability> = caps::all()
             .into_iter()
             .filter(|cap| c.cap_eff & (1 << cap.index()) != 0)
@@ -85,9 +93,9 @@ impl Opener {
     }
 
     fn become_self(&self) {
+        let _ = setresuid(Uid::from_raw(u32::MAX), self.own.0, Uid::from_raw(u32::MAX));
         let _ = caps::set(None, CapSet::Effective, &self.own.2);
-        setfsuid(self.own.0);
-        setfsgid(self.own.1);
+        let _ = setresgid(Gid::from_raw(u32::MAX), self.own.1, Gid::from_raw(u32::MAX));
     }
 
     fn real_path(&self, fd: BorrowedFd<'_>) -> Result<String, Errno> {
@@ -206,6 +214,12 @@ impl Opener {
                         return Err(Opened::Failed(libc::EACCES));
                     }
                     SFlag::S_IFSOCK => return Err(Opened::Failed(libc::ENXIO)),
+                    // The helper is not in the container's device cgroup: only the devices
+                    // every container may use are opened on its behalf.
+                    SFlag::S_IFBLK => return Err(Opened::Failed(libc::EPERM)),
+                    SFlag::S_IFCHR if !harmless_device(st.st_rdev) => {
+                        return Err(Opened::Failed(libc::EPERM));
+                    }
                     _ => {}
                 }
                 // Reopening our own descriptor reopens exactly the object decided on.
@@ -408,6 +422,13 @@ impl Opener {
         self.become_self();
         r.map_or_else(|e| Opened::Failed(errno(e)), |()| Opened::Done)
     }
+}
+
+/// The character devices of the OCI default device list (null, zero, full, random, urandom,
+/// tty, ptmx and the pty slaves): every container may open them.
+fn harmless_device(rdev: u64) -> bool {
+    let (major, minor) = (libc::major(rdev), libc::minor(rdev));
+    matches!((major, minor), (1, 3 | 5 | 7 | 8 | 9) | (5, 0 | 2)) || major == 136
 }
 
 fn kind(st: &FileStat) -> SFlag {

@@ -97,6 +97,32 @@ impl Server {
                     "guard: no file by handle while a path is denied",
                 );
             }
+            _ if self.cfg.policies.path_guard(name, &n.args).is_some() => {
+                let call = Call {
+                    name: name.into(),
+                    args: n.args,
+                    paths: vec![],
+                };
+                let e = self
+                    .cfg
+                    .policies
+                    .path_guard(name, &n.args)
+                    .unwrap_or(libc::EPERM);
+                let d = Decision {
+                    verdict: Verdict::Deny(e),
+                    rule: None,
+                    log: true,
+                };
+                self.answer(
+                    listener,
+                    &n,
+                    &call,
+                    &d,
+                    Source::None,
+                    None,
+                    "guard: no way around a path rule",
+                );
+            }
             _ => {
                 let call = Call {
                     name: name.into(),

@@ -96,6 +96,7 @@ impl Server {
             let who = Caller::read(n.tid)?;
             let root = proc_fd(n.tid, "root")?;
             let mut found = None;
+            let mut exchanged = None;
             for (slot, (dirfd, addr)) in [spec.old, spec.new].into_iter().enumerate() {
                 let path = caller::read_path(n.tid, addr)?;
                 let base = if dirfd == libc::AT_FDCWD {
@@ -120,13 +121,20 @@ impl Server {
                     .resolve(&req, &[root.as_fd(), base.as_fd()])?
                 {
                     Resolved::Named(Some(p)) if slot == 0 => found = Some(p),
-                    Resolved::Named(_) if slot == 1 => {}
+                    Resolved::Named(p) if slot == 1 => exchanged = p,
                     Resolved::Failed(e) => return Ok(Err((e, None))),
                     _ => return Ok(Err((libc::ENOENT, None))),
                 }
             }
             let object = found.unwrap_or_default();
-            if let Some((d, s)) = self.cfg.policies.guards(&object) {
+            // With RENAME_EXCHANGE the object at the new name moves to the old one.
+            let swapped = (spec.flags & libc::RENAME_EXCHANGE != 0)
+                .then_some(exchanged)
+                .flatten();
+            let guarded = std::iter::once(&object)
+                .chain(swapped.as_ref())
+                .find_map(|o| self.cfg.policies.guards(o).map(|g| (g, o.clone())));
+            if let Some(((d, s), object)) = guarded {
                 let e = match d.verdict {
                     Verdict::Deny(e) => e,
                     _ => libc::EPERM,

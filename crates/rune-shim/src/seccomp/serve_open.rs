@@ -118,7 +118,11 @@ impl Server {
             paths: outcome.path.iter().cloned().collect(),
         };
         let Some((d, source)) = outcome.decision else {
-            return fail(outcome.errno);
+            return fail(if outcome.errno == 0 {
+                libc::EIO
+            } else {
+                outcome.errno
+            });
         };
         let path = outcome.path.as_deref();
         let answer = match (&d.verdict, fd) {
@@ -133,8 +137,14 @@ impl Server {
                 return self.answer(listener, n, &call, &d, source, path, "");
             }
             (_, None) => {
-                fail(outcome.errno);
-                Answer::Failed(outcome.errno)
+                // Allowed yet nothing opened and no errno: never answer 0 (that is stdin).
+                let e = if outcome.errno == 0 {
+                    libc::EIO
+                } else {
+                    outcome.errno
+                };
+                fail(e);
+                Answer::Failed(e)
             }
         };
         if d.log {

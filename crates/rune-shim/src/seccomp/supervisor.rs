@@ -18,6 +18,9 @@ use crate::events::Sink;
 use crate::handler::Policies;
 use crate::syscalls::Arch;
 
+/// Helpers per supervisor: one per set of namespaces its callers live in.
+const MAX_HELPERS: usize = 16;
+
 #[derive(Debug)]
 pub struct Config {
     pub policies: Policies,
@@ -55,6 +58,10 @@ impl Server {
     /// The helper for the namespaces of thread `tid`.
     pub(super) fn helper(&mut self, tid: u32) -> io::Result<&Helper> {
         let key = super::caller::namespace_key(tid)?;
+        // A container that keeps making namespaces must not make unbounded helpers.
+        if !self.helpers.contains_key(&key) && self.helpers.len() >= MAX_HELPERS {
+            return Err(io::Error::from_raw_os_error(libc::EAGAIN));
+        }
         if !self.helpers.contains_key(&key) {
             let h = Helper::spawn(tid, &self.cfg.policies)?;
             self.helpers.insert(key.clone(), h);

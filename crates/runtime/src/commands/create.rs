@@ -52,6 +52,8 @@ impl Init<'_> {
     pub fn build(&self, global: &GlobalOpts) -> Result<Built> {
         let id = self.id;
         let dir = commands::container_dir(&global.root, id)?;
+        commands::ensure_root(&global.root)?;
+        let _claim = crate::claim::Claim::take(&global.root, id)?;
         if dir.exists() {
             return Err(bundle::BundleError::Exists(id.to_owned()).into());
         }

@@ -9,6 +9,7 @@ use crate::{cleanup, commands, private_bundle, shim};
 /// cannot be read (a create that died) is removed either way; `--force` kills a running one.
 pub fn delete(id: &str, force: bool, root: &Path) -> Result<()> {
     let dir = commands::container_dir(root, id)?;
+    crate::claim::remove_stale(root, id);
     if !dir.exists() {
         // A `create` killed before libcontainer made the state directory.
         private_bundle::remove(root, id);

@@ -82,7 +82,7 @@ fn backend(global: &GlobalOpts, spec: &Spec) -> Result<Backend, SelectError> {
         .allow_backends
         .split(',')
         .any(|b| b.trim() == picked.name());
-    if annotation.is_some() && choice != BackendChoice::Auto && !allowed {
+    if annotation.is_some() && !allowed {
         return Err(SelectError::NotAllowed(
             picked.name(),
             global.allow_backends.clone(),

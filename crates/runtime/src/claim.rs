@@ -1,0 +1,82 @@
+//! One `create` per container id at a time. libcontainer checks that the state directory is
+//! absent and then creates it, which two concurrent creates can both pass; the loser then
+//! fails half-way and its clean-up would remove the winner's state. A lock file per id, held
+//! for the whole create, settles the race before anything is made. The lock is a POSIX
+//! record lock: it belongs to this process only (the container processes libcontainer forks
+//! do not inherit it), so a `create` killed with SIGKILL releases it at once.
+
+use std::fs::{self, File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{FcntlArg, fcntl};
+
+use crate::bundle::BundleError;
+
+#[derive(Debug)]
+pub struct Claim {
+    path: PathBuf,
+    _file: File,
+}
+
+fn lock_path(root: &Path, id: &str) -> PathBuf {
+    root.join(format!(".rune-create-{id}.lock"))
+}
+
+/// Takes the write lock on the whole file without waiting.
+fn try_lock(file: &File) -> nix::Result<()> {
+    let whole = libc::flock {
+        l_type: libc::F_WRLCK as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    };
+    fcntl(file.as_raw_fd(), FcntlArg::F_SETLK(&whole)).map(drop)
+}
+
+impl Claim {
+    pub fn take(root: &Path, id: &str) -> anyhow::Result<Claim> {
+        let path = lock_path(root, id);
+        loop {
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)?;
+            match try_lock(&file) {
+                Ok(()) => {}
+                Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EACCES) => {
+                    return Err(BundleError::Exists(id.to_owned()).into());
+                }
+                Err(e) => return Err(e.into()),
+            }
+            // The previous holder may have removed the file between our open and our lock:
+            // then the lock is on a name nobody else will find; take it again.
+            let same = fs::metadata(&path)
+                .is_ok_and(|m| file.metadata().is_ok_and(|l| l.ino() == m.ino()));
+            if same {
+                return Ok(Claim { path, _file: file });
+            }
+        }
+    }
+}
+
+/// Removes the lock file a `create` killed with SIGKILL left, unless a create holds it.
+pub fn remove_stale(root: &Path, id: &str) {
+    let path = lock_path(root, id);
+    let Ok(file) = OpenOptions::new().write(true).open(&path) else {
+        return;
+    };
+    if try_lock(&file).is_ok() {
+        let _ = fs::remove_file(&path);
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        // Removed while still locked, so no one can lock this inode after us.
+        let _ = fs::remove_file(&self.path);
+    }
+}
