@@ -6,7 +6,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${RUNE_RISCV_CACHE:-$HOME/.cache/rune/riscv}
 src_tar=/usr/src/linux-source-6.12.tar.xz
-key=$( (sha256sum "$here/kernel.config"; stat -c %s "$src_tar") | sha256sum | cut -c1-16)
+key=$( (sha256sum <"$here/kernel.config"; stat -c %s "$src_tar") | sha256sum | cut -c1-16)
 out=$cache/kernel-$key
 if [[ -f $out/arch/riscv/boot/Image && -f $out/.done ]]; then
 	echo "$out"

@@ -7,6 +7,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -63,15 +64,50 @@ impl Claim {
     }
 }
 
-/// Removes the lock file a `create` killed with SIGKILL left, unless a create holds it.
-pub fn remove_stale(root: &Path, id: &str) {
+/// Whether no `create` of `id` is running; removes the lock file a `create` killed with
+/// SIGKILL left.
+pub fn no_create_running(root: &Path, id: &str) -> bool {
     let path = lock_path(root, id);
     let Ok(file) = OpenOptions::new().write(true).open(&path) else {
-        return;
+        return true;
     };
     if try_lock(&file).is_ok() {
         let _ = fs::remove_file(&path);
+        return true;
     }
+    false
+}
+
+/// The processes libcontainer forked for a `create` of `id` whose rune-run is dead: they still
+/// carry its command line, and the init among them waits for a `start` that cannot come.
+/// Only called when no create of `id` runs.
+pub fn orphans_of_create(root: &Path, id: &str) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let Ok(procs) = fs::read_dir("/proc") else {
+        return vec![];
+    };
+    procs
+        .flatten()
+        .filter_map(|p| p.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| *pid != me)
+        .filter(|pid| {
+            let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+                return false;
+            };
+            let argv: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+            let has = |s: &[u8]| argv.contains(&s);
+            let root_arg = argv
+                .windows(2)
+                .find(|w| w[0] == b"--root")
+                .map(|w| w[1].to_vec());
+            let same_root = match root_arg {
+                Some(r) => Path::new(std::ffi::OsStr::from_bytes(&r)) == root,
+                None => root == Path::new(crate::cli::DEFAULT_ROOT),
+            };
+            let runtime = argv.first().is_some_and(|a0| a0.ends_with(b"rune-run"));
+            runtime && same_root && has(id.as_bytes()) && has(b"create")
+        })
+        .collect()
 }
 
 impl Drop for Claim {

@@ -9,7 +9,14 @@ use crate::{cleanup, commands, private_bundle, shim};
 /// cannot be read (a create that died) is removed either way; `--force` kills a running one.
 pub fn delete(id: &str, force: bool, root: &Path) -> Result<()> {
     let dir = commands::container_dir(root, id)?;
-    crate::claim::remove_stale(root, id);
+    if force && crate::claim::no_create_running(root, id) {
+        for pid in crate::claim::orphans_of_create(root, id) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
     if !dir.exists() {
         // A `create` killed before libcontainer made the state directory.
         private_bundle::remove(root, id);
