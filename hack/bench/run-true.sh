@@ -19,20 +19,13 @@ if [[ ! -x $youki ]]; then
 fi
 
 work=$(mktemp -d /tmp/rune-bench.XXXXXX)
-hugetlb_mounted=
+source "$here/crun-hugetlb.sh"
 cleanup() {
-	[[ -n $hugetlb_mounted ]] && umount /sys/fs/cgroup/hugetlb && rmdir /sys/fs/cgroup/hugetlb
+	crun_hugetlb_restore
 	rm -rf "$work"
 }
 trap cleanup EXIT
-
-# crun 1.8 refuses a hybrid host whose hugetlb controller sits on the unified tree
-# (shared/facts/HOST.md): bind it as v1 for the run, and restore the host afterwards.
-if [[ -d /sys/fs/cgroup/unified ]] && ! mountpoint -q /sys/fs/cgroup/hugetlb 2>/dev/null; then
-	mkdir -p /sys/fs/cgroup/hugetlb
-	mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb
-	hugetlb_mounted=1
-fi
+crun_hugetlb_setup
 
 bash "$top/hack/busybox-rootfs.sh" "$work/bundle/rootfs"
 (cd "$work/bundle" && runc spec)

@@ -16,18 +16,13 @@ for b in rune-run rune-shim; do
 done
 
 work=$(mktemp -d /tmp/rune-bench-shim.XXXXXX)
-hugetlb_mounted=
+source "$here/crun-hugetlb.sh"
 cleanup() {
-	[[ -n $hugetlb_mounted ]] && umount /sys/fs/cgroup/hugetlb && rmdir /sys/fs/cgroup/hugetlb
+	crun_hugetlb_restore
 	rm -rf "$work"
 }
 trap cleanup EXIT
-# crun 1.8 on a hybrid host: see run-true.sh.
-if [[ -d /sys/fs/cgroup/unified ]] && ! mountpoint -q /sys/fs/cgroup/hugetlb 2>/dev/null; then
-	mkdir -p /sys/fs/cgroup/hugetlb
-	mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb
-	hugetlb_mounted=1
-fi
+crun_hugetlb_setup
 
 cc -O2 -static -o "$work/loop" "$top/integration/programs/getpid_loop.c"
 bash "$top/hack/busybox-rootfs.sh" "$work/bundle/rootfs"

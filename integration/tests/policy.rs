@@ -92,6 +92,15 @@ fn has_event(events: &[Value], rule: &str, action: &str) -> bool {
         .any(|e| e["rule"] == rule && e["action"] == action)
 }
 
+/// The pid of the supervisor of the container whose state directory is `dir`.
+fn supervisor_pid(dir: &std::path::Path) -> i32 {
+    std::fs::read_to_string(dir.join("rune-supervisor.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
 fn supervisors_of(id: &str) -> Vec<(i32, String)> {
     host::processes_mentioning("rune-supervisor")
         .into_iter()
@@ -184,11 +193,7 @@ fn the_supervisor_outlives_create_serves_exec_and_ends_with_delete() {
     let pol = setup.policy_file();
     rune.ok(&["--policy", &pol, "create", "-b", b.path_str(), &id]);
     let dir = rune.root().join(&id);
-    let pid: i32 = std::fs::read_to_string(dir.join("rune-supervisor.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let pid = supervisor_pid(&dir);
     assert_eq!(
         std::fs::read_to_string(format!("/proc/{pid}/comm"))
             .unwrap()
@@ -344,11 +349,7 @@ fn killing_the_supervisor_fails_closed_and_delete_still_works() {
     });
     assert!(started, "open_later did not start");
     let dir = rune.root().join(&id);
-    let pid: i32 = std::fs::read_to_string(dir.join("rune-supervisor.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let pid = supervisor_pid(&dir);
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL).unwrap();
     std::thread::sleep(Duration::from_millis(100));
     std::fs::write(setup.data("go"), "").unwrap();

@@ -4,6 +4,7 @@
 //! `SECCOMP_IOCTL_NOTIF_ID_VALID` by the caller of these functions.
 
 use std::io::{self, IoSliceMut};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt;
 
 use nix::sys::uio::{RemoteIoVec, process_vm_readv};
@@ -145,6 +146,26 @@ impl Caller {
             creds,
         })
     }
+}
+
+/// `/proc/TID/WHAT` (`root`, `cwd`) as an `O_PATH` descriptor: the caller's own directory.
+pub fn proc_fd(tid: u32, what: &str) -> io::Result<OwnedFd> {
+    let fd = nix::fcntl::open(
+        format!("/proc/{tid}/{what}").as_str(),
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )?;
+    Ok(super::sys::adopt([fd]).remove(0))
+}
+
+/// The directory a path relative to `dirfd` starts from: the caller's cwd for `AT_FDCWD`,
+/// else a duplicate of the caller's descriptor.
+pub fn base_dir(tid: u32, dirfd: i32) -> io::Result<OwnedFd> {
+    if dirfd == libc::AT_FDCWD {
+        return proc_fd(tid, "cwd");
+    }
+    let pidfd = super::sys::pidfd_open(super::serve::tgid_of(tid) as libc::pid_t)?;
+    super::sys::pidfd_getfd(std::os::fd::AsFd::as_fd(&pidfd), dirfd)
 }
 
 /// The namespaces a helper joins, in the order it joins them (the user namespace first, so

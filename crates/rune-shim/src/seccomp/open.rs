@@ -115,19 +115,40 @@ impl Opener {
         resolve: u64,
     ) -> Resolved {
         self.found = None;
+        self.in_callers_root(who, fds, |this, root, base| {
+            this.lookup(who, root, base, path, flags, resolve)
+        })
+    }
+
+    /// Runs `f` with the caller's root as ours (so that `..` and absolute symlinks met from
+    /// a relative start stop where the caller's would) and as the caller; `fds` are the
+    /// caller's root and the directory a relative path starts from.
+    fn in_callers_root(
+        &mut self,
+        who: &Who<'_>,
+        fds: &[OwnedFd],
+        f: impl FnOnce(&mut Self, BorrowedFd<'_>, BorrowedFd<'_>) -> Resolved,
+    ) -> Resolved {
         let [root, base] = fds else {
             return Resolved::Failed(libc::EINVAL);
         };
-        // The helper's own root becomes the caller's, so that `..` and absolute symlinks met
-        // from a relative start stop where the caller's would.
         if let Err(e) = fchdir(root.as_raw_fd()).and_then(|()| chroot(".")) {
             return Resolved::Failed(errno(e));
         }
-        if let Err(e) = self.become_caller(who.creds) {
-            self.become_self();
-            return Resolved::Failed(errno(e));
-        }
-        let r = self.lookup(who, root.as_fd(), base.as_fd(), path, flags, resolve);
+        self.as_caller(who.creds, |this| Ok(f(this, root.as_fd(), base.as_fd())))
+            .unwrap_or_else(Resolved::Failed)
+    }
+
+    /// Runs `f` as the caller (ids, capabilities, umask), then becomes the helper again.
+    fn as_caller<T>(
+        &mut self,
+        creds: &Creds,
+        f: impl FnOnce(&mut Self) -> Result<T, i32>,
+    ) -> Result<T, i32> {
+        let r = match self.become_caller(creds) {
+            Ok(()) => f(self),
+            Err(e) => Err(errno(e)),
+        };
         self.become_self();
         r
     }
@@ -186,11 +207,9 @@ impl Opener {
     /// Opens what the last `resolve` found. Call only after the policy allowed it.
     pub fn open(&mut self, creds: &Creds, flags: i32, mode: u32) -> Result<OwnedFd, Opened> {
         let found = self.found.take().ok_or(Opened::Failed(libc::EINVAL))?;
-        self.become_caller(creds)
-            .map_err(|e| Opened::Failed(errno(e)))?;
-        let r = self.open_found(found, flags, mode);
-        self.become_self();
-        let fd = r?;
+        let fd = self
+            .as_caller(creds, |this| Ok(this.open_found(found, flags, mode)))
+            .map_err(Opened::Failed)??;
         self.refuse_own_proc(fd.as_fd())?;
         Ok(fd)
     }
@@ -305,19 +324,9 @@ impl Opener {
             return Resolved::Failed(libc::EINVAL);
         };
         *entry = None;
-        let [root, base] = fds else {
-            return Resolved::Failed(libc::EINVAL);
-        };
-        if let Err(e) = fchdir(root.as_raw_fd()).and_then(|()| chroot(".")) {
-            return Resolved::Failed(errno(e));
-        }
-        if let Err(e) = self.become_caller(who.creds) {
-            self.become_self();
-            return Resolved::Failed(errno(e));
-        }
-        let r = self.find_name(who, root.as_fd(), base.as_fd(), path, slot, follow);
-        self.become_self();
-        r
+        self.in_callers_root(who, fds, |this, root, base| {
+            this.find_name(who, root, base, path, slot, follow)
+        })
     }
 
     fn find_name(
@@ -377,50 +386,46 @@ impl Opener {
         let Some((old, new)) = self.take_names() else {
             return Opened::Failed(libc::EINVAL);
         };
-        if let Err(e) = self.become_caller(creds) {
-            self.become_self();
-            return Opened::Failed(errno(e));
-        }
-        let r = match &old.followed {
-            // Exactly the object decided on, through our own descriptor.
-            Some(fd) => linkat(
-                Some(self.fd_dir.as_raw_fd()),
-                CString::new(fd.as_raw_fd().to_string())
-                    .unwrap_or_default()
-                    .as_c_str(),
-                Some(new.parent.as_raw_fd()),
-                new.name.as_c_str(),
-                AtFlags::AT_SYMLINK_FOLLOW,
-            ),
-            None => linkat(
-                Some(old.parent.as_raw_fd()),
-                old.name.as_c_str(),
-                Some(new.parent.as_raw_fd()),
-                new.name.as_c_str(),
-                AtFlags::empty(),
-            ),
-        };
-        self.become_self();
-        r.map_or_else(|e| Opened::Failed(errno(e)), |()| Opened::Done)
+        let r = self.as_caller(creds, |this| {
+            let linked = match &old.followed {
+                // Exactly the object decided on, through our own descriptor.
+                Some(fd) => linkat(
+                    Some(this.fd_dir.as_raw_fd()),
+                    CString::new(fd.as_raw_fd().to_string())
+                        .unwrap_or_default()
+                        .as_c_str(),
+                    Some(new.parent.as_raw_fd()),
+                    new.name.as_c_str(),
+                    AtFlags::AT_SYMLINK_FOLLOW,
+                ),
+                None => linkat(
+                    Some(old.parent.as_raw_fd()),
+                    old.name.as_c_str(),
+                    Some(new.parent.as_raw_fd()),
+                    new.name.as_c_str(),
+                    AtFlags::empty(),
+                ),
+            };
+            linked.map_err(errno)
+        });
+        r.map_or_else(Opened::Failed, |()| Opened::Done)
     }
 
     pub fn rename(&mut self, creds: &Creds, flags: u32) -> Opened {
         let Some((old, new)) = self.take_names() else {
             return Opened::Failed(libc::EINVAL);
         };
-        if let Err(e) = self.become_caller(creds) {
-            self.become_self();
-            return Opened::Failed(errno(e));
-        }
-        let r = renameat2(
-            Some(old.parent.as_raw_fd()),
-            old.name.as_c_str(),
-            Some(new.parent.as_raw_fd()),
-            new.name.as_c_str(),
-            RenameFlags::from_bits_truncate(flags),
-        );
-        self.become_self();
-        r.map_or_else(|e| Opened::Failed(errno(e)), |()| Opened::Done)
+        let r = self.as_caller(creds, |_| {
+            renameat2(
+                Some(old.parent.as_raw_fd()),
+                old.name.as_c_str(),
+                Some(new.parent.as_raw_fd()),
+                new.name.as_c_str(),
+                RenameFlags::from_bits_truncate(flags),
+            )
+            .map_err(errno)
+        });
+        r.map_or_else(Opened::Failed, |()| Opened::Done)
     }
 }
 

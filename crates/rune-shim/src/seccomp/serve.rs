@@ -77,51 +77,15 @@ impl Server {
             }
             "open_by_handle_at" if self.cfg.policies.guards_names() => {
                 // A handle reaches a file by no name at all: a path rule could not see it.
-                let call = Call {
-                    name: name.into(),
-                    args: n.args,
-                    paths: vec![],
-                };
-                let d = Decision {
-                    verdict: Verdict::Deny(libc::EPERM),
-                    rule: None,
-                    log: true,
-                };
-                self.answer(
+                self.refuse(
                     listener,
                     &n,
-                    &call,
-                    &d,
-                    Source::None,
-                    None,
+                    libc::EPERM,
                     "guard: no file by handle while a path is denied",
                 );
             }
-            _ if self.cfg.policies.path_guard(name, &n.args).is_some() => {
-                let call = Call {
-                    name: name.into(),
-                    args: n.args,
-                    paths: vec![],
-                };
-                let e = self
-                    .cfg
-                    .policies
-                    .path_guard(name, &n.args)
-                    .unwrap_or(libc::EPERM);
-                let d = Decision {
-                    verdict: Verdict::Deny(e),
-                    rule: None,
-                    log: true,
-                };
-                self.answer(
-                    listener,
-                    &n,
-                    &call,
-                    &d,
-                    Source::None,
-                    None,
-                    "guard: no way around a path rule",
-                );
+            _ if let Some(e) = self.cfg.policies.path_guard(name, &n.args) => {
+                self.refuse(listener, &n, e, "guard: no way around a path rule");
             }
             _ => {
                 let call = Call {
@@ -133,6 +97,23 @@ impl Server {
                 self.answer(listener, &n, &call, &d, source, None, "");
             }
         }
+    }
+
+    /// Refuses a call with `errno` for one of Rune's own guards (not a policy rule), with an
+    /// event naming the guard.
+    pub(super) fn refuse(&mut self, listener: BorrowedFd<'_>, n: &Notif, errno: i32, why: &str) {
+        let name = self.arch.name(n.nr).unwrap_or("unknown");
+        let call = Call {
+            name: name.into(),
+            args: n.args,
+            paths: vec![],
+        };
+        let d = Decision {
+            verdict: Verdict::Deny(errno),
+            rule: None,
+            log: true,
+        };
+        self.answer(listener, n, &call, &d, Source::None, None, why);
     }
 
     /// Answers a call decided without its object: continue, fail, emulate or kill.

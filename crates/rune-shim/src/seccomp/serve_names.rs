@@ -4,17 +4,14 @@
 //! (or anything below it, for a directory) is denied, and only then is exactly that name
 //! linked or renamed.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-
-use nix::fcntl::{OFlag, open};
-use nix::sys::stat::Mode;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use super::caller::{self, Caller};
 use super::helper::{Request, Resolved};
-use super::serve::{Answer, tgid_of};
+use super::serve::Answer;
 use super::supervisor::Server;
 use super::sys::{self, Notif};
-use crate::handler::{Call, Source, Verdict};
+use crate::handler::{Call, Verdict};
 
 /// (dirfd, path) of the old and the new name, whether a final symlink of the old one is
 /// followed, and the `renameat2` flags.
@@ -77,34 +74,21 @@ impl Server {
             return self.answer(listener, n, &call, &d, source, None, "");
         }
         let Some(spec) = names(name, n.args) else {
-            let d = crate::handler::Decision {
-                verdict: Verdict::Deny(libc::EPERM),
-                rule: None,
-                log: true,
-            };
-            return self.answer(
+            return self.refuse(
                 listener,
                 n,
-                &call,
-                &d,
-                Source::None,
-                None,
+                libc::EPERM,
                 "guard: no link by descriptor while a path is denied",
             );
         };
         let result = (|| -> std::io::Result<Result<String, (i32, Option<String>)>> {
             let who = Caller::read(n.tid)?;
-            let root = proc_fd(n.tid, "root")?;
+            let root = caller::proc_fd(n.tid, "root")?;
             let mut found = None;
             let mut exchanged = None;
             for (slot, (dirfd, addr)) in [spec.old, spec.new].into_iter().enumerate() {
                 let path = caller::read_path(n.tid, addr)?;
-                let base = if dirfd == libc::AT_FDCWD {
-                    proc_fd(n.tid, "cwd")?
-                } else {
-                    let pidfd = sys::pidfd_open(tgid_of(n.tid) as libc::pid_t)?;
-                    sys::pidfd_getfd(pidfd.as_fd(), dirfd)?
-                };
+                let base = caller::base_dir(n.tid, dirfd)?;
                 if !sys::notif_id_valid(listener, n.id) {
                     return Ok(Err((libc::ESRCH, None)));
                 }
@@ -185,13 +169,4 @@ impl Server {
             Err(e) => fail(e.raw_os_error().unwrap_or(libc::EIO)),
         }
     }
-}
-
-fn proc_fd(tid: u32, what: &str) -> std::io::Result<OwnedFd> {
-    let fd = open(
-        format!("/proc/{tid}/{what}").as_str(),
-        OFlag::O_PATH | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )?;
-    Ok(sys::adopt([fd]).remove(0))
 }

@@ -4,15 +4,12 @@
 //! installed in the caller with `SECCOMP_IOCTL_NOTIF_ADDFD` + `SEND`. Nothing is ever
 //! continued after a check.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-
-use nix::fcntl::{OFlag, open};
-use nix::sys::stat::Mode;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use super::caller::{self, Caller};
 use super::decide_open::OpenCall;
 use super::helper::Request;
-use super::serve::{Answer, tgid_of};
+use super::serve::Answer;
 use super::supervisor::Server;
 use super::sys::{self, Notif};
 use crate::handler::{Call, Verdict};
@@ -60,26 +57,6 @@ fn errno_of(e: &std::io::Error) -> i32 {
     e.raw_os_error().unwrap_or(libc::EIO)
 }
 
-/// The caller's root, and the directory its path starts from.
-fn starting_points(tid: u32, dirfd: i32) -> std::io::Result<(OwnedFd, OwnedFd)> {
-    let proc_open = |what: &str| -> std::io::Result<OwnedFd> {
-        let fd = open(
-            format!("/proc/{tid}/{what}").as_str(),
-            OFlag::O_PATH | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )?;
-        Ok(sys::adopt([fd]).remove(0))
-    };
-    let root = proc_open("root")?;
-    let base = if dirfd == libc::AT_FDCWD {
-        proc_open("cwd")?
-    } else {
-        let pidfd = sys::pidfd_open(tgid_of(tid) as libc::pid_t)?;
-        sys::pidfd_getfd(pidfd.as_fd(), dirfd)?
-    };
-    Ok((root, base))
-}
-
 impl Server {
     pub(super) fn serve_open(&mut self, listener: BorrowedFd<'_>, n: &Notif, name: &str) {
         let fail = |e: i32| {
@@ -87,7 +64,10 @@ impl Server {
         };
         let prepared = read_call(name, n).and_then(|(dirfd, call)| {
             let who = Caller::read(n.tid)?;
-            let (root, base) = starting_points(n.tid, dirfd)?;
+            let (root, base) = (
+                caller::proc_fd(n.tid, "root")?,
+                caller::base_dir(n.tid, dirfd)?,
+            );
             Ok((call, who, root, base))
         });
         let (open_call, who, root, base) = match prepared {
