@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds everything the riscv64 test bed needs, cached outside the repository by what it was
 # built from: packages (deps.sh), the kernel (kernel.sh), the module, the static guest test
-# programs, the initramfs. Prints the directory holding Image and initramfs.cpio.gz.
+# programs, the initramfs, for the kernel $RUNE_KERNEL (6.12 by default, or 6.1). Prints the
+# directory holding Image and initramfs.cpio.gz.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -9,8 +10,9 @@ top=$(cd "$here/../.." && pwd)
 cache=${RUNE_RISCV_CACHE:-$HOME/.cache/rune/riscv}
 
 bash "$here/deps.sh" >&2
-kdir=$(bash "$here/kernel.sh")
-out=$cache/guest
+version=${RUNE_KERNEL:-6.12}
+kdir=$(bash "$here/kernel.sh" "$version")
+out=$cache/guest-$version
 mkdir -p "$out"
 
 # The module, built in a scratch copy so the repository stays clean.
@@ -24,9 +26,17 @@ root=$out/initramfs
 rm -rf "$root" && mkdir -p "$root"/{bin,dev,proc,sys,tmp,mnt/host,lib/modules,usr/lib/rune-tests}
 cp "$cache/busybox/usr/bin/busybox" "$root/bin/busybox"
 cp "$mod/kernel/rune.ko" "$root/lib/modules/rune.ko"
+# kvm.ko, for the coexistence tests
+cp "$kdir/arch/riscv/kvm/kvm.ko" "$root/lib/modules/kvm.ko"
 for src in "$here"/guest-tests/*.c; do
-	riscv64-linux-gnu-gcc -O2 -static -Wall -o "$root/usr/lib/rune-tests/$(basename "$src" .c)" "$src"
+	riscv64-linux-gnu-gcc -O2 -static -Wall -pthread -o "$root/usr/lib/rune-tests/$(basename "$src" .c)" "$src"
 done
+# Rust guest programs, against the Rust mirror of the ABI.
+CARGO_TARGET_RISCV64GC_UNKNOWN_LINUX_GNU_LINKER=riscv64-linux-gnu-gcc \
+	CARGO_TARGET_RISCV64GC_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static" \
+	cargo build -q --manifest-path "$top/Cargo.toml" -p rune-kmod --example vs_hypercalls \
+	--target riscv64gc-unknown-linux-gnu --target-dir "$cache/rust-target" >&2
+cp "$cache/rust-target/riscv64gc-unknown-linux-gnu/debug/examples/vs_hypercalls" "$root/usr/lib/rune-tests/"
 cp "$here/guest-tests/run-all.sh" "$root/usr/lib/rune-tests/run-all"
 chmod +x "$root/usr/lib/rune-tests/run-all"
 cp "$here/init" "$root/init"

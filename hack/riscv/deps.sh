@@ -11,7 +11,7 @@ mkdir -p "$cache"
 export DEBIAN_FRONTEND=noninteractive
 
 need=()
-for p in gcc-riscv64-linux-gnu libc6-dev-riscv64-cross linux-source-6.12 bc flex bison \
+for p in gcc-riscv64-linux-gnu libc6-dev-riscv64-cross linux-source-6.12 linux-source-6.1 bc flex bison \
 	libssl-dev cpio libelf-dev xz-utils dwarves kmod; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
 done
@@ -61,4 +61,9 @@ if [[ ! -x $cache/busybox/usr/bin/busybox ]]; then
 	rm -rf "$cache/busybox"
 	dpkg -x "$cache"/busybox-static_*_riscv64.deb "$cache/busybox"
 	rm -f "$cache"/busybox-static_*_riscv64.deb
+fi
+
+# Rust guest programs: the riscv64 glibc target, linked statically (the musl one is not offered).
+if ! rustup target list --installed | grep -qx riscv64gc-unknown-linux-gnu; then
+	rustup target add riscv64gc-unknown-linux-gnu
 fi

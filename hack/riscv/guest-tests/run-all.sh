@@ -9,6 +9,7 @@ t() {
 	if out=$("$@" 2>&1); then
 		passed=$((passed + 1))
 		echo "ok   $name"
+		[ -n "$out" ] && echo "$out" | sed 's/^/     /'
 	else
 		failed=$((failed + 1))
 		echo "FAIL $name"
@@ -16,8 +17,30 @@ t() {
 	fi
 }
 bin=/usr/lib/rune-tests
+mod=/lib/modules/rune.ko
 t "query reports the hart" $bin/rune_query
-t "module unloads when unused and loads again" sh -c 'rmmod rune && ! test -e /dev/rune && insmod /lib/modules/rune.ko && test -e /dev/rune'
+t "a Rust program drives /dev/rune through the Rust mirror of the ABI" $bin/vs_hypercalls
+t "heap and stack through the identity map, hypercalls both ways" $bin/rune_vs memory
+t "an unmapped page faults, a page mapped after entering is reachable" $bin/rune_vs unmap
+t "mremap and MADV_DONTNEED are followed" $bin/rune_vs remap
+t "a page migrated to another NUMA node is followed" $bin/rune_vs migrate
+t "copy-on-write after fork is respected both ways" $bin/rune_vs cow
+t "read-only, mprotect and non-executable pages fault" $bin/rune_vs protection
+t "a shared file mapping written from VS-mode reaches the file" $bin/rune_vs shared-file
+t "thousands of entries and hypercalls" $bin/rune_vs cycles
+t "4 threads in VS-mode at once on 2 harts, VS-stage fences meanwhile" $bin/rune_vs threads
+t "a signal and timer interrupts during a long guest loop" $bin/rune_vs signal
+t "kill -9, or an exit of another thread, ends a process in VS-mode" $bin/rune_vs kill
+t "addresses outside the process give a fault exit" $bin/rune_vs bad-address
+t "rdtime in the guest without exits" $bin/rune_vs rdtime
+t "FP and vector state in and out, the host's FP kept" $bin/rune_vs fp-vector
+t "misuse is refused: other thread, child process, bad mode, unload" $bin/rune_vs misuse
+t "module unloads when unused and loads again" sh -c "rmmod rune && ! test -e /dev/rune && insmod $mod && test -e /dev/rune"
 t "module refuses to unload while /dev/rune is open" sh -c 'exec 3</dev/rune; ! rmmod rune 2>/dev/null'
+t "VMID rollover every 3 address spaces (max_vmid_bits=2)" sh -c "rmmod rune && insmod $mod max_vmid_bits=2 && $bin/rune_vs vmids; s=\$?; rmmod rune; insmod $mod; exit \$s"
+t "enter/exit and hypercall cost against getpid" $bin/rune_vs bench
+# kvm.ko stays loaded from here on.
+t "kvm.ko loaded at the same time" sh -c "insmod /lib/modules/kvm.ko && dmesg | grep -q 'rune: kvm is loaded' && $bin/rune_vs memory && $bin/rune_vs threads && $bin/rune_vs cow"
+t "rune loaded after kvm.ko notices it" sh -c "rmmod rune && insmod $mod && test \$(dmesg | grep -c 'rune: kvm is loaded') = 2 && $bin/rune_vs memory"
 echo "guest: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
