@@ -31,12 +31,19 @@ cp "$kdir/arch/riscv/kvm/kvm.ko" "$root/lib/modules/kvm.ko"
 for src in "$here"/guest-tests/*.c; do
 	riscv64-linux-gnu-gcc -O2 -static -Wall -pthread -o "$root/usr/lib/rune-tests/$(basename "$src" .c)" "$src"
 done
-# Rust guest programs, against the Rust mirror of the ABI.
+# Rust: rune-shim on the guest's PATH, and guest programs against the Rust mirror of the ABI.
+# Static, and linked at 1 GiB: the vsmode backend loads programs into rune-shim's own process,
+# and static programs are linked at 64 KiB, where a static executable would otherwise sit.
 CARGO_TARGET_RISCV64GC_UNKNOWN_LINUX_GNU_LINKER=riscv64-linux-gnu-gcc \
-	CARGO_TARGET_RISCV64GC_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static" \
-	cargo build -q --manifest-path "$top/Cargo.toml" -p rune-kmod --example vs_hypercalls \
+	CARGO_TARGET_RISCV64GC_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static -C link-arg=-Wl,-Ttext-segment=0x40000000" \
+	LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH="$cache/libseccomp/usr/lib/riscv64-linux-gnu" \
+	cargo build -q --manifest-path "$top/Cargo.toml" -p rune-shim -p rune-kmod --bins --example vs_hypercalls \
 	--target riscv64gc-unknown-linux-gnu --target-dir "$cache/rust-target" >&2
-cp "$cache/rust-target/riscv64gc-unknown-linux-gnu/debug/examples/vs_hypercalls" "$root/usr/lib/rune-tests/"
+rust_out=$cache/rust-target/riscv64gc-unknown-linux-gnu/debug
+cp "$rust_out/examples/vs_hypercalls" "$root/usr/lib/rune-tests/"
+cp "$rust_out/rune-shim" "$root/bin/rune-shim"
+mkdir -p "$root/usr/lib/rune-tests/policies"
+cp "$here"/guest-tests/policies/*.json "$root/usr/lib/rune-tests/policies/"
 cp "$here/guest-tests/run-all.sh" "$root/usr/lib/rune-tests/run-all"
 chmod +x "$root/usr/lib/rune-tests/run-all"
 cp "$here/init" "$root/init"

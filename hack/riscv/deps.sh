@@ -54,6 +54,17 @@ if ! command -v qemu-system-riscv64 >/dev/null || ! qemu-system-riscv64 --versio
 		qemu-utils/bookworm-backports opensbi/bookworm-backports libbrlapi0.8/bookworm-backports
 fi
 
+# libseccomp for riscv64 (static), so rune-shim cross-builds; trixie's links against bookworm's
+# cross glibc.
+if [[ ! -f $cache/libseccomp/usr/lib/riscv64-linux-gnu/libseccomp.a ]]; then
+	private_apt trixie trixie riscv64 -o APT::Architecture=riscv64 -o APT::Architectures::=riscv64 update -qq
+	(cd "$cache" && private_apt trixie trixie riscv64 -o APT::Architecture=riscv64 \
+		-o APT::Architectures::=riscv64 download libseccomp-dev:riscv64)
+	rm -rf "$cache/libseccomp"
+	dpkg -x "$cache"/libseccomp-dev_*_riscv64.deb "$cache/libseccomp"
+	rm -f "$cache"/libseccomp-dev_*_riscv64.deb
+fi
+
 if [[ ! -x $cache/busybox/usr/bin/busybox ]]; then
 	private_apt trixie trixie riscv64 -o APT::Architecture=riscv64 -o APT::Architectures::=riscv64 update -qq
 	(cd "$cache" && private_apt trixie trixie riscv64 -o APT::Architecture=riscv64 \

@@ -219,6 +219,20 @@ static void rune_exit_with(struct rune_vcpu *vcpu, u32 reason)
 	exit->gpa = (vcpu->htval << 2) | (vcpu->stval & 3);
 }
 
+/*
+ * A guest-page fault taken by the VS-stage walk itself (reading a page-table
+ * entry, or writing its A/D bits) is reported with the cause of the access
+ * that needed the walk, and htinst holds a pseudoinstruction saying which:
+ * the G-stage must grant what the walk does, not what the guest did.
+ */
+static unsigned long rune_fault_access(unsigned long scause, unsigned long htinst)
+{
+	/* 0x2000, 0x3000: 32/64-bit read; 0x2020, 0x3020: write */
+	if ((htinst & ~0x1020UL) == 0x2000)
+		return (htinst & 0x20) ? EXC_STORE_GUEST_PAGE_FAULT : EXC_LOAD_GUEST_PAGE_FAULT;
+	return scause;
+}
+
 /* 1: enter again; 0: return to the process; < 0: an error. */
 static int rune_handle_exit(struct rune_vcpu *vcpu)
 {
@@ -240,7 +254,8 @@ static int rune_handle_exit(struct rune_vcpu *vcpu)
 	case EXC_LOAD_GUEST_PAGE_FAULT:
 	case EXC_STORE_GUEST_PAGE_FAULT:
 		gpa = (vcpu->htval << 2) | (vcpu->stval & 3);
-		ret = rune_vm_fault(vcpu->vm, gpa, vcpu->scause);
+		ret = rune_vm_fault(vcpu->vm, gpa,
+				    rune_fault_access(vcpu->scause, vcpu->htinst));
 		if (ret == -EFAULT)
 			break;
 		if (ret == -EINTR)

@@ -1,5 +1,5 @@
 //! The Rune shim's library: the policy, the syscall tables and the handler core both backends
-//! share, and the seccomp backend.
+//! share, the seccomp backend and the VS-mode backend.
 #![deny(unsafe_code)]
 
 pub mod events;
@@ -9,3 +9,4 @@ pub mod policy;
 pub mod run;
 pub mod seccomp;
 pub mod syscalls;
+pub mod vsmode;

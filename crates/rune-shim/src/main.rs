@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use rune_shim::events::Sink;
 use rune_shim::handler::Policies;
 use rune_shim::policy::{self, Backend};
+use rune_shim::vsmode;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -20,21 +21,29 @@ struct Opts {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run PROGRAM under a Rune policy (the seccomp backend), printing events as JSON lines.
+    /// Run PROGRAM under a Rune policy, printing events as JSON lines.
     Run {
         #[arg(long)]
         policy: PathBuf,
         /// Where events go (default: standard error).
         #[arg(long)]
         events: Option<PathBuf>,
-        #[arg(long, value_enum, default_value = "seccomp")]
-        backend: Backend,
+        /// auto: vsmode where /dev/rune answers with the H extension, else seccomp.
+        #[arg(long, value_enum, default_value = "auto")]
+        backend: RunBackend,
         #[arg(required = true, last = true)]
         argv: Vec<String>,
     },
     /// Work with Rune policy files.
     #[command(subcommand)]
     Policy(PolicyCommand),
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum RunBackend {
+    Auto,
+    Seccomp,
+    Vsmode,
 }
 
 #[derive(Subcommand, Debug)]
@@ -58,13 +67,16 @@ fn load(file: &Path, backend: Option<Backend>) -> Result<policy::Policy, String>
 fn run(
     policy: &Path,
     events: Option<&Path>,
-    backend: Backend,
+    backend: RunBackend,
     argv: &[String],
 ) -> Result<i32, String> {
-    if backend == Backend::Vsmode {
-        return Err("the vsmode backend needs riscv64 with the H extension and /dev/rune".into());
-    }
-    let admin = load(policy, Some(Backend::Seccomp))?;
+    let backend = match backend {
+        RunBackend::Seccomp => Backend::Seccomp,
+        RunBackend::Vsmode => Backend::Vsmode,
+        RunBackend::Auto if vsmode::available() => Backend::Vsmode,
+        RunBackend::Auto => Backend::Seccomp,
+    };
+    let admin = load(policy, Some(backend))?;
     let sink = match events {
         Some(path) => Sink::File(
             std::fs::OpenOptions::new()
@@ -79,7 +91,10 @@ fn run(
         admin: Some(admin),
         creator: None,
     };
-    rune_shim::run::run(policies, argv, sink).map_err(|e| e.to_string())
+    match backend {
+        Backend::Seccomp => rune_shim::run::run(policies, argv, sink).map_err(|e| e.to_string()),
+        Backend::Vsmode => vsmode::run(policies, argv, sink).map_err(|e| e.to_string()),
+    }
 }
 
 fn main() -> ExitCode {

@@ -31,6 +31,18 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The action's name in events.
+    pub fn action_name(&self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Log => "log",
+            Verdict::Emulate(_) => "emulate",
+            Verdict::Rewrite(_) => "rewrite",
+            Verdict::Deny(_) => "deny",
+            Verdict::Kill => "kill",
+        }
+    }
+
     /// kill > deny > emulate/rewrite > log > allow.
     pub fn strictness(&self) -> u8 {
         match self {
@@ -144,6 +156,17 @@ pub enum Source {
     None,
     Admin,
     Creator,
+}
+
+impl Source {
+    /// Whose policy decided, in events: `admin`, `container`, or `rune` for Rune's own guards.
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::Admin => "admin",
+            Source::Creator => "container",
+            Source::None => "rune",
+        }
+    }
 }
 
 /// Both policies decide; the stricter verdict wins (the administrator's on a tie), and a call

@@ -41,6 +41,26 @@ impl Policies {
         decide_both(self.admin.as_ref(), self.creator.as_ref(), call)
     }
 
+    pub fn policy(&self, source: Source) -> Option<&Policy> {
+        match source {
+            Source::Admin => self.admin.as_ref(),
+            Source::Creator => self.creator.as_ref(),
+            Source::None => None,
+        }
+    }
+
+    /// The rule that decided, in events: its name, `#N` for an unnamed one, or `default`.
+    pub fn rule_label(&self, d: &Decision, source: Source) -> String {
+        match d.rule {
+            Some(i) => self
+                .policy(source)
+                .and_then(|p| p.rules.get(i))
+                .and_then(|r| r.name.clone())
+                .unwrap_or_else(|| format!("#{i}")),
+            None => "default".to_owned(),
+        }
+    }
+
     /// Whether deciding `name` needs the object it acts on: then the call is made on the
     /// caller's behalf, never continued after a check.
     pub fn needs_path(&self, name: &str) -> bool {

@@ -11,7 +11,6 @@ use super::supervisor::Server;
 use super::sys::{self, Notif};
 use crate::events::{Event, now};
 use crate::handler::{Call, Decision, Source, Verdict};
-use crate::policy::Policy;
 
 /// How a call was answered, for its event.
 #[derive(Debug, Clone, Copy)]
@@ -43,26 +42,7 @@ pub(super) fn tgid_of(tid: u32) -> u32 {
         .unwrap_or(tid)
 }
 
-fn action_name(v: &Verdict) -> &'static str {
-    match v {
-        Verdict::Allow => "allow",
-        Verdict::Log => "log",
-        Verdict::Emulate(_) => "emulate",
-        Verdict::Rewrite(_) => "rewrite",
-        Verdict::Deny(_) => "deny",
-        Verdict::Kill => "kill",
-    }
-}
-
 impl Server {
-    pub(super) fn policy(&self, source: Source) -> Option<&Policy> {
-        match source {
-            Source::Admin => self.cfg.policies.admin.as_ref(),
-            Source::Creator => self.cfg.policies.creator.as_ref(),
-            Source::None => None,
-        }
-    }
-
     pub(super) fn serve(&mut self, listener: BorrowedFd<'_>, n: Notif) {
         let name = self.arch.name(n.nr).unwrap_or("unknown");
         match name {
@@ -179,14 +159,7 @@ impl Server {
         let rule = if !rule_override.is_empty() {
             rule_override.to_owned()
         } else {
-            match d.rule {
-                Some(i) => self
-                    .policy(source)
-                    .and_then(|p| p.rules.get(i))
-                    .and_then(|r| r.name.clone())
-                    .unwrap_or_else(|| format!("#{i}")),
-                None => "default".to_owned(),
-            }
+            self.cfg.policies.rule_label(d, source)
         };
         let event = Event {
             time: now(),
@@ -198,12 +171,8 @@ impl Server {
             path,
             rewritten,
             rule,
-            policy: match source {
-                Source::Admin => "admin",
-                Source::Creator => "container",
-                Source::None => "rune",
-            },
-            action: action_name(&d.verdict),
+            policy: source.label(),
+            action: d.verdict.action_name(),
             result: answer.result(),
             backend: "seccomp",
         };

@@ -1,0 +1,68 @@
+//! `/dev/rune`: the address space's file and the calling thread's VS context.
+#![allow(unsafe_code)]
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use rune_kmod::{
+    RUNE_INFO_H, RUNE_IOC_CREATE, RUNE_IOC_ENTER, RUNE_IOC_QUERY, RuneInfo, RuneVcpuState,
+};
+
+#[derive(Debug)]
+pub struct Device {
+    file: File,
+}
+
+impl Device {
+    /// Opens `/dev/rune`; fails unless the hart has the H extension.
+    pub fn open() -> io::Result<Self> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/rune")?;
+        let mut info = RuneInfo::default();
+        // SAFETY: RUNE_IOC_QUERY writes one `RuneInfo`, which the mirror lays out as C does.
+        if unsafe { libc::ioctl(file.as_raw_fd(), RUNE_IOC_QUERY as _, &mut info) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if info.flags & RUNE_INFO_H == 0 {
+            return Err(io::Error::from_raw_os_error(libc::ENODEV));
+        }
+        Ok(Device { file })
+    }
+
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        self.file.as_raw_fd()
+    }
+
+    /// The calling thread's VS context.
+    pub fn create(&self) -> io::Result<Vcpu> {
+        // SAFETY: RUNE_IOC_CREATE takes no argument and returns a new descriptor we own.
+        let fd = unsafe { libc::ioctl(self.file.as_raw_fd(), RUNE_IOC_CREATE as _) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just returned to us and nothing else owns it.
+        Ok(Vcpu(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+}
+
+#[derive(Debug)]
+pub struct Vcpu(OwnedFd);
+
+impl Vcpu {
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_raw_fd()
+    }
+
+    /// Runs the context from `state` until an exit; `state` comes back updated.
+    pub fn enter(&self, state: &mut RuneVcpuState) -> io::Result<()> {
+        // SAFETY: RUNE_IOC_ENTER reads and writes one `RuneVcpuState`; `state.vector.regs`
+        // is 0, so the kernel touches no other memory of ours.
+        if unsafe { libc::ioctl(self.0.as_raw_fd(), RUNE_IOC_ENTER as _, state) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,184 @@
+//! The loader: what `execve` would do for a static executable, done by the shim so that the
+//! program's pages are known (and given the U bit) from the start. A position-independent
+//! program goes at a random base; the stack and the heap at random places, as the kernel's
+//! own loader would put them.
+
+use std::io::Read as _;
+
+use super::VsError;
+use super::elf::{self, ET_DYN, PF_R, PF_W, PF_X};
+use super::memory::{self, Memory, PAGE};
+
+const STACK: u64 = 8 << 20;
+
+#[derive(Debug)]
+pub struct Loaded {
+    pub entry: u64,
+    pub sp: u64,
+    pub brk: u64,
+}
+
+fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    // Without randomness the layout is merely predictable, as with ASLR off.
+    let _ = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
+    u64::from_le_bytes(b)
+}
+
+fn page_up(v: u64) -> u64 {
+    v.div_ceil(PAGE) * PAGE
+}
+
+fn prot_of(flags: u32) -> i32 {
+    let mut prot = 0;
+    if flags & PF_R != 0 {
+        prot |= libc::PROT_READ;
+    }
+    if flags & PF_W != 0 {
+        prot |= libc::PROT_WRITE;
+    }
+    if flags & PF_X != 0 {
+        prot |= libc::PROT_EXEC;
+    }
+    prot
+}
+
+/// Loads `path` and builds its initial stack with `argv`, `envp` and the auxiliary vector.
+pub fn load(
+    mem: &mut Memory,
+    path: &str,
+    argv: &[String],
+    envp: &[String],
+) -> Result<Loaded, VsError> {
+    let bytes = std::fs::read(path).map_err(|e| VsError::Io(path.to_owned(), e))?;
+    let exe = elf::parse(&bytes).map_err(|e| VsError::Elf(path.to_owned(), e))?;
+    // Between 4 GiB and 256 GiB, like a PIE under the kernel's ASLR (and within Sv39).
+    let base = if exe.kind == ET_DYN {
+        (1 << 32) + (random_u64() % (252 << 30)) / PAGE * PAGE
+    } else {
+        0
+    };
+    let lo = exe.segments.iter().map(|s| s.vaddr).min().unwrap_or(0) & !(PAGE - 1);
+    let hi = page_up(
+        exe.segments
+            .iter()
+            .map(|s| s.vaddr + s.memsz)
+            .max()
+            .unwrap_or(0),
+    );
+    let load_err = |e| VsError::Io(format!("{path}: mapping its segments"), e);
+    memory::anonymous(hi - lo, base + lo, true).map_err(load_err)?;
+    for s in &exe.segments {
+        let file = bytes
+            .get(s.offset as usize..(s.offset + s.filesz) as usize)
+            .ok_or(VsError::Elf(path.to_owned(), elf::ElfError::Truncated))?;
+        memory::fill(base + s.vaddr, file);
+    }
+    // Each page gets the union of the segments on it; the gaps between them get nothing.
+    let mut page = lo;
+    while page < hi {
+        let prot = exe
+            .segments
+            .iter()
+            .filter(|s| s.vaddr < page + PAGE && s.vaddr + s.memsz > page)
+            .fold(0, |p, s| p | prot_of(s.flags));
+        memory::protect(base + page, PAGE, prot).map_err(load_err)?;
+        mem.give(base + page, PAGE, prot).map_err(load_err)?;
+        page += PAGE;
+    }
+    let phdr = exe
+        .segments
+        .iter()
+        .find(|s| s.offset == 0)
+        .map_or(0, |s| base + s.vaddr + exe.phoff);
+
+    let stack = memory::anonymous(STACK, 0, false)
+        .map_err(|e| VsError::Io("the program's stack".into(), e))?;
+    mem.give(stack, STACK, libc::PROT_READ | libc::PROT_WRITE)
+        .map_err(|e| VsError::Io("the program's stack".into(), e))?;
+    let sp = initial_stack(
+        stack + STACK,
+        argv,
+        envp,
+        &[
+            (libc::AT_PHDR, phdr),
+            (libc::AT_PHENT, 56),
+            (libc::AT_PHNUM, u64::from(exe.phnum)),
+            (libc::AT_PAGESZ, PAGE),
+            (libc::AT_BASE, 0),
+            (libc::AT_FLAGS, 0),
+            (libc::AT_ENTRY, base + exe.entry),
+            (libc::AT_HWCAP, hwcap()),
+            (libc::AT_CLKTCK, 100),
+            (libc::AT_UID, u64::from(nix::unistd::getuid().as_raw())),
+            (libc::AT_EUID, u64::from(nix::unistd::geteuid().as_raw())),
+            (libc::AT_GID, u64::from(nix::unistd::getgid().as_raw())),
+            (libc::AT_EGID, u64::from(nix::unistd::getegid().as_raw())),
+            (libc::AT_SECURE, 0),
+        ],
+    );
+    // The heap starts a random number of pages past the program, as arch_randomize_brk does.
+    let brk = base + hi + (random_u64() % (1 << 13)) * PAGE;
+    Ok(Loaded {
+        entry: base + exe.entry,
+        sp,
+        brk,
+    })
+}
+
+fn hwcap() -> u64 {
+    std::fs::read("/proc/self/auxv")
+        .ok()
+        .and_then(|a| {
+            a.chunks_exact(16).find_map(|kv| {
+                let k = u64::from_le_bytes(kv[..8].try_into().expect("8 bytes"));
+                (k == libc::AT_HWCAP).then(|| u64::from_le_bytes(kv[8..].try_into().expect("8")))
+            })
+        })
+        .unwrap_or(0)
+}
+
+fn push(at: &mut u64, bytes: &[u8]) -> u64 {
+    *at -= bytes.len() as u64;
+    memory::fill(*at, bytes);
+    *at
+}
+
+fn push_str(at: &mut u64, s: &str) -> u64 {
+    let mut b = s.as_bytes().to_vec();
+    b.push(0);
+    push(at, &b)
+}
+
+/// Writes strings, AT_RANDOM bytes, auxv, envp, argv and argc below `top`; returns sp.
+fn initial_stack(top: u64, argv: &[String], envp: &[String], aux: &[(u64, u64)]) -> u64 {
+    let mut at = top;
+    let argv_at: Vec<u64> = argv.iter().map(|s| push_str(&mut at, s)).collect();
+    let envp_at: Vec<u64> = envp.iter().map(|s| push_str(&mut at, s)).collect();
+    let execfn = argv_at.first().copied().unwrap_or(0);
+    let mut random = [0u8; 16];
+    random[..8].copy_from_slice(&random_u64().to_le_bytes());
+    random[8..].copy_from_slice(&random_u64().to_le_bytes());
+    let random = push(&mut at, &random);
+
+    let mut words: Vec<u64> = vec![argv.len() as u64];
+    words.extend(&argv_at);
+    words.push(0);
+    words.extend(&envp_at);
+    words.push(0);
+    for (k, v) in aux {
+        words.extend([*k, *v]);
+    }
+    words.extend([
+        libc::AT_RANDOM,
+        random,
+        libc::AT_EXECFN,
+        execfn,
+        libc::AT_NULL,
+        0,
+    ]);
+    let sp = (at - words.len() as u64 * 8) & !15;
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    memory::fill(sp, &bytes);
+    sp
+}

@@ -1,0 +1,151 @@
+//! The VS-mode backend (riscv64 with the H extension and `/dev/rune`): the shim loads the
+//! program into its own process and runs it in VU-mode. Every `ecall` of the program traps to
+//! the shim's VS-mode vector (`trap.rs`, delegated by the module: no world switch to take the
+//! trap), which hands it to the process by hypercall; the process decides with the handler
+//! core the seccomp backend uses (`serve.rs`) and resumes the program. The program's pages
+//! carry the U bit in a VS-stage table of the shim's making (`memory.rs`); the shim's do not.
+
+#[cfg(target_arch = "riscv64")]
+mod dev;
+pub mod elf;
+#[cfg(target_arch = "riscv64")]
+mod load;
+#[cfg(target_arch = "riscv64")]
+mod memory;
+#[cfg(target_arch = "riscv64")]
+mod serve;
+#[cfg(target_arch = "riscv64")]
+mod sys;
+#[cfg(target_arch = "riscv64")]
+mod trap;
+
+use crate::events::Sink;
+use crate::handler::Policies;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VsError {
+    #[error("the vsmode backend needs riscv64 with the H extension and /dev/rune")]
+    Unsupported,
+    #[error("/dev/rune: {0}")]
+    Device(std::io::Error),
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("{0}: {1}")]
+    Elf(String, elf::ElfError),
+    #[error("{0}: not found in PATH")]
+    NotFound(String),
+}
+
+/// Whether this host can run the vsmode backend.
+pub fn available() -> bool {
+    #[cfg(target_arch = "riscv64")]
+    {
+        dev::Device::open().is_ok()
+    }
+    #[cfg(not(target_arch = "riscv64"))]
+    {
+        false
+    }
+}
+
+/// Runs `argv` in VU-mode under `policies`; returns only if it cannot start it (the program's
+/// exit is the process's exit).
+#[cfg(not(target_arch = "riscv64"))]
+pub fn run(_policies: Policies, _argv: &[String], _events: Sink) -> Result<i32, VsError> {
+    Err(VsError::Unsupported)
+}
+
+#[cfg(target_arch = "riscv64")]
+pub fn run(policies: Policies, argv: &[String], events: Sink) -> Result<i32, VsError> {
+    use rune_kmod::{
+        RUNE_EXIT_FAULT, RUNE_EXIT_HYPERCALL, RUNE_EXIT_SIGNAL, RUNE_MODE_VS, RUNE_MODE_VU,
+        RuneVcpuState,
+    };
+    use std::os::fd::AsRawFd as _;
+
+    let device = dev::Device::open().map_err(VsError::Device)?;
+    let vcpu = device.create().map_err(VsError::Device)?;
+    let path = find_program(&argv[0])?;
+    let mut mem = memory::Memory::new().map_err(|e| VsError::Io("page table".into(), e))?;
+    let setup = |e| VsError::Io("the VS-mode runtime".into(), e);
+    let frame = memory::anonymous(memory::PAGE, 0, false).map_err(setup)?;
+    mem.map_shim(frame, false).map_err(setup)?;
+    let (vector, vector_end) = trap::vector_pages();
+    for page in (vector..vector_end).step_by(memory::PAGE as usize) {
+        mem.map_shim(page, true).map_err(setup)?;
+    }
+    let envp: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
+    let loaded = load::load(&mut mem, &path, argv, &envp)?;
+
+    let mut st = RuneVcpuState::default();
+    st.regs.pc = loaded.entry;
+    st.regs.mode = RUNE_MODE_VU;
+    st.regs.set(2, loaded.sp);
+    st.csrs.vstvec = vector;
+    st.csrs.vsscratch = frame;
+    st.csrs.vsatp = mem.vsatp();
+    // FP on for the program; time readable in VU.
+    st.csrs.vsstatus = 0x6000;
+    st.csrs.scounteren = 0x2;
+    let mut rt = serve::Runtime {
+        mem,
+        frame,
+        policies,
+        events,
+        brk: (loaded.brk, loaded.brk),
+        own_fds: Vec::new(),
+    };
+    rt.own_fds.push(vcpu.raw_fd());
+    rt.own_fds.push(device.raw_fd());
+    if let Sink::File(f) = &rt.events {
+        rt.own_fds.push(f.as_raw_fd());
+    }
+    loop {
+        vcpu.enter(&mut st).map_err(VsError::Device)?;
+        match st.exit.reason {
+            RUNE_EXIT_HYPERCALL if st.regs.get(17) == trap::HCALL_TRAP => rt.serve(),
+            RUNE_EXIT_SIGNAL => {}
+            RUNE_EXIT_FAULT if st.regs.mode == RUNE_MODE_VS => {
+                // A trap inside the vector itself: the program cannot go on.
+                eprintln!(
+                    "rune-shim: fault in the VS-mode handler (scause {}, stval {:#x}, pc {:#x})",
+                    st.exit.scause, st.exit.stval, st.regs.pc
+                );
+                sys::die_by(libc::SIGSYS);
+            }
+            RUNE_EXIT_FAULT => sys::die_by(match debug_fault(&st).exit.scause {
+                20 | 21 | 23 => libc::SIGSEGV,
+                _ => libc::SIGILL,
+            }),
+            _ => {
+                eprintln!("rune-shim: unexpected exit {:?}", st.exit);
+                sys::die_by(libc::SIGSYS);
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "riscv64")]
+fn debug_fault(st: &rune_kmod::RuneVcpuState) -> &rune_kmod::RuneVcpuState {
+    if std::env::var_os("RUNE_SHIM_DEBUG").is_some() {
+        eprintln!(
+            "rune-shim: program fault exit at pc {:#x}: {:?}",
+            st.regs.pc, st.exit
+        );
+    }
+    st
+}
+
+/// `name` as execvp would find it.
+#[cfg(target_arch = "riscv64")]
+fn find_program(name: &str) -> Result<String, VsError> {
+    if name.contains('/') {
+        return Ok(name.to_owned());
+    }
+    std::env::var("PATH")
+        .unwrap_or_else(|_| "/usr/bin:/bin".into())
+        .split(':')
+        .map(|dir| format!("{dir}/{name}"))
+        .find(|p| std::path::Path::new(p).is_file())
+        .ok_or_else(|| VsError::NotFound(name.to_owned()))
+}

@@ -1,0 +1,458 @@
+//! The process's side of a program trap: every system call of the program arrives here with
+//! its registers in the VS-only frame. Calls that would reach the shim (its memory, its
+//! descriptors, `/dev/rune`, `/proc/self/mem`) are refused; memory calls are made and mirrored
+//! into the VS-stage table; everything else is decided by the shared handler core and then
+//! forwarded, emulated, rewritten or refused, with the same events as the seccomp backend.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+use super::memory::{self, Memory, PAGE, read_cstr};
+use super::sys;
+use super::trap::{F_CAUSE, F_PC, F_TVAL};
+use crate::events::{Event, Sink, now};
+use crate::handler::{Call, Decision, Policies, Source, Verdict};
+use crate::syscalls::Arch;
+
+const CAUSE_USER_ECALL: u64 = 8;
+const A0: usize = 10;
+const A7: usize = 17;
+const PATH_MAX: usize = 4096;
+
+#[derive(Debug)]
+pub struct Runtime {
+    pub mem: Memory,
+    pub frame: u64,
+    pub policies: Policies,
+    pub events: Sink,
+    /// The program's heap: where it starts and where it ends now.
+    pub brk: (u64, u64),
+    /// Descriptors of the shim the program must not touch.
+    pub own_fds: Vec<RawFd>,
+}
+
+/// A call's result: a value, or a negative errno.
+fn errno(e: i32) -> i64 {
+    -i64::from(e)
+}
+
+impl Runtime {
+    fn reg(&self, n: usize) -> u64 {
+        memory::frame_word(self.frame, n)
+    }
+
+    /// Serves the trap in the frame; returns only if the program goes on.
+    pub fn serve(&mut self) {
+        let cause = self.reg(F_CAUSE);
+        if cause != CAUSE_USER_ECALL {
+            // A page fault on a page the program does not have, or any other exception:
+            // what the kernel's default action for it would do.
+            if std::env::var_os("RUNE_SHIM_DEBUG").is_some() {
+                eprintln!(
+                    "rune-shim: program trap: cause {cause} at pc {:#x}, tval {:#x}",
+                    self.reg(F_PC),
+                    self.reg(F_TVAL)
+                );
+            }
+            sys::die_by(match cause {
+                12 | 13 | 15 => libc::SIGSEGV,
+                3 => libc::SIGTRAP,
+                _ => libc::SIGILL,
+            });
+        }
+        let nr = self.reg(A7);
+        let args: [u64; 6] = std::array::from_fn(|i| self.reg(A0 + i));
+        let name = i32::try_from(nr)
+            .ok()
+            .and_then(|n| Arch::Riscv64.name(n))
+            .unwrap_or("unknown");
+        let value = self.call(name, nr, args);
+        memory::set_frame_word(self.frame, A0, value as u64);
+        memory::set_frame_word(self.frame, F_PC, self.reg(F_PC) + 4);
+    }
+
+    fn touches_own_fd(&self, name: &str, args: &[u64; 6]) -> bool {
+        let fd_first = matches!(
+            name,
+            "read"
+                | "write"
+                | "pread64"
+                | "pwrite64"
+                | "readv"
+                | "writev"
+                | "close"
+                | "dup"
+                | "dup3"
+                | "fcntl"
+                | "ioctl"
+                | "fstat"
+                | "lseek"
+                | "fsync"
+                | "fdatasync"
+                | "ftruncate"
+                | "fchmod"
+                | "fchown"
+                | "getdents64"
+                | "sendfile"
+                | "splice"
+                | "mmap"
+                | "flock"
+                | "fstatfs"
+                | "preadv"
+                | "pwritev"
+                | "close_range"
+        );
+        let is_own = |v: u64| self.own_fds.iter().any(|&fd| fd as u64 == v);
+        (fd_first && is_own(args[if name == "mmap" { 4 } else { 0 }]))
+            || (name == "dup3" && is_own(args[1]))
+            || (name == "close_range")
+    }
+
+    fn call(&mut self, name: &str, nr: u64, args: [u64; 6]) -> i64 {
+        if self.touches_own_fd(name, &args) {
+            return errno(libc::EBADF);
+        }
+        match name {
+            "exit" | "exit_group" => sys::exit_group(args[0] as i32),
+            "brk" => self.brk(args[0]) as i64,
+            "mmap" => self.mmap(nr, args),
+            "munmap" | "mprotect" | "madvise" | "mremap" => self.remap(name, nr, args),
+            // Addresses the kernel would write to later belong to the shim's thread.
+            "set_tid_address" => i64::from(nix::unistd::gettid().as_raw()),
+            "set_robust_list" => 0,
+            "rseq" => errno(libc::ENOSYS),
+            // A second process, thread or program image under VS-mode comes later.
+            "clone" | "clone3" | "execve" | "execveat" => self.refuse(name, args, libc::ENOSYS),
+            // Signal handlers would run the program's code in the shim's context.
+            "rt_sigaction" | "rt_sigreturn" | "sigaltstack" => {
+                self.refuse(name, args, libc::ENOSYS)
+            }
+            "process_vm_writev" | "process_vm_readv" | "ptrace" | "io_uring_setup"
+            | "io_uring_enter" | "io_uring_register" | "prctl" | "userfaultfd" | "memfd_secret"
+            | "pkey_mprotect" | "remap_file_pages" | "shmat" => {
+                self.refuse(name, args, libc::EPERM)
+            }
+            "openat" | "openat2" => self.open(name, args),
+            _ => self.decide_plain(name, args),
+        }
+    }
+
+    fn brk(&mut self, want: u64) -> u64 {
+        let (start, end) = self.brk;
+        let (old_top, new_top) = (end.div_ceil(PAGE) * PAGE, want.div_ceil(PAGE) * PAGE);
+        if want < start {
+            return end;
+        }
+        if new_top > old_top {
+            let grown = memory::anonymous(new_top - old_top, old_top, true).and_then(|_| {
+                self.mem.give(
+                    old_top,
+                    new_top - old_top,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                )
+            });
+            if grown.is_err() {
+                return end;
+            }
+        } else if new_top < old_top {
+            let _ = sys::syscall(215, [new_top, old_top - new_top, 0, 0, 0, 0]);
+            let _ = self.mem.take(new_top, old_top - new_top);
+        }
+        self.brk.1 = want;
+        want
+    }
+
+    fn mmap(&mut self, nr: u64, mut args: [u64; 6]) -> i64 {
+        let (addr, len, prot, flags) = (args[0], args[1], args[2] as i32, args[3] as i32);
+        let len_up = len.div_ceil(PAGE) * PAGE;
+        if flags & libc::MAP_FIXED != 0 && !self.mem.owns(addr, len_up) {
+            // Over anything not the program's own: only where nothing is mapped at all.
+            args[3] = ((flags & !libc::MAP_FIXED) | libc::MAP_FIXED_NOREPLACE) as u64;
+        }
+        let got = sys::syscall(nr, args);
+        if got >= 0 && self.mem.give(got as u64, len_up, prot).is_err() {
+            let _ = sys::syscall(215, [got as u64, len_up, 0, 0, 0, 0]);
+            return errno(libc::ENOMEM);
+        }
+        got
+    }
+
+    fn remap(&mut self, name: &str, nr: u64, args: [u64; 6]) -> i64 {
+        let (addr, len) = (args[0], args[1].div_ceil(PAGE) * PAGE);
+        if !self.mem.owns(addr, len) {
+            // The program reaching for memory that is not its own: an attack on the shim.
+            self.refuse(name, args, libc::EPERM);
+            sys::die_by(libc::SIGSYS);
+        }
+        match name {
+            "mremap" => {
+                let (new_len, flags) = (args[2].div_ceil(PAGE) * PAGE, args[3] as i32);
+                if flags & libc::MREMAP_FIXED != 0 && !self.mem.owns(args[4], new_len) {
+                    return errno(libc::EPERM);
+                }
+                let prot = self.mem.prot(addr);
+                let got = sys::syscall(nr, args);
+                if got >= 0 {
+                    let _ = self.mem.take(addr, len);
+                    let _ = self.mem.give(got as u64, new_len, prot);
+                }
+                got
+            }
+            _ => {
+                let got = sys::syscall(nr, args);
+                if got == 0 {
+                    let _ = match name {
+                        "munmap" => self.mem.take(addr, len),
+                        "mprotect" => self.mem.give(addr, len, args[2] as i32),
+                        _ => Ok(()),
+                    };
+                }
+                got
+            }
+        }
+    }
+
+    fn decide_plain(&mut self, name: &str, args: [u64; 6]) -> i64 {
+        let call = Call {
+            name: name.to_owned(),
+            args,
+            paths: Vec::new(),
+        };
+        let (d, source) = self.policies.decide(&call);
+        self.act(&call, &d, source, None, |c| {
+            sys::syscall(
+                Arch::Riscv64.number(&c.name).map_or(u64::MAX, u64::from),
+                c.args,
+            )
+        })
+    }
+
+    /// Opens on the program's behalf: the object is looked up once (no magic links), the
+    /// decision is taken on its real path, and exactly that object is opened, so neither a
+    /// swapped buffer nor a swapped symlink can change what was decided.
+    fn open(&mut self, name: &str, args: [u64; 6]) -> i64 {
+        let Some(path) = read_cstr(&self.mem, args[1], PATH_MAX) else {
+            return errno(libc::EFAULT);
+        };
+        let (flags, mode) = if name == "openat2" {
+            // struct open_how: flags, mode, resolve
+            let how = |i: u64| memory::read_u64(&self.mem, args[2] + 8 * i);
+            match (args[3] >= 24, how(0), how(1), how(2)) {
+                (true, Some(flags), Some(mode), Some(0)) => (flags as i32, mode as u32),
+                (true, Some(_), Some(_), Some(_)) => return errno(libc::ENOSYS),
+                _ => return errno(libc::EFAULT),
+            }
+        } else {
+            (args[2] as i32, args[3] as u32)
+        };
+        let Ok(cpath) = CString::new(path) else {
+            return errno(libc::EINVAL);
+        };
+        let dirfd = args[0] as i32;
+        let (object, real) = match lookup(dirfd, &cpath, flags) {
+            Ok(found) => found,
+            Err(e) => return errno(e),
+        };
+        if refused_object(&real) {
+            return self.refuse(name, args, libc::EACCES);
+        }
+        let call = Call {
+            name: name.to_owned(),
+            args,
+            paths: vec![real.clone()],
+        };
+        let (d, source) = self.policies.decide(&call);
+        self.act(&call, &d, source, Some(&real), |c| {
+            let target = match (&d.verdict, &object) {
+                (Verdict::Rewrite(_), _) => c.paths.first().cloned().unwrap_or_default(),
+                (_, Found::Object(fd)) => format!("/proc/self/fd/{}", fd.as_raw_fd()),
+                (_, Found::Create(dir, leaf)) => {
+                    return openat(dir.as_raw_fd(), leaf, flags, mode);
+                }
+            };
+            let Ok(target) = CString::new(target) else {
+                return errno(libc::EINVAL);
+            };
+            openat(libc::AT_FDCWD, &target, flags, mode)
+        })
+    }
+
+    fn refuse(&mut self, name: &str, args: [u64; 6], e: i32) -> i64 {
+        let call = Call {
+            name: name.to_owned(),
+            args,
+            paths: Vec::new(),
+        };
+        let d = Decision {
+            verdict: Verdict::Deny(e),
+            rule: None,
+            log: true,
+        };
+        self.event(
+            &call,
+            &d,
+            Source::None,
+            None,
+            None,
+            Some(-i64::from(e)),
+            "rune",
+        );
+        errno(e)
+    }
+
+    fn act(
+        &mut self,
+        call: &Call,
+        d: &Decision,
+        source: Source,
+        path: Option<&str>,
+        run: impl FnOnce(&Call) -> i64,
+    ) -> i64 {
+        let (outcome, rewritten) = match &d.verdict {
+            Verdict::Allow | Verdict::Log => (run(call), None),
+            Verdict::Emulate(v) => ((*v), None),
+            Verdict::Deny(e) => (errno(*e), None),
+            Verdict::Rewrite(c) => (run(c), c.paths.first().cloned()),
+            Verdict::Kill => {
+                self.event(call, d, source, path, None, None, "");
+                sys::die_by(libc::SIGSYS);
+            }
+        };
+        let value = outcome;
+        let denied = matches!(d.verdict, Verdict::Deny(_));
+        if d.log || denied {
+            self.event(call, d, source, path, rewritten.as_deref(), Some(value), "");
+        }
+        value
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn event(
+        &mut self,
+        call: &Call,
+        d: &Decision,
+        source: Source,
+        path: Option<&str>,
+        rewritten: Option<&str>,
+        result: Option<i64>,
+        rule_override: &str,
+    ) {
+        let rule = if rule_override.is_empty() {
+            self.policies.rule_label(d, source)
+        } else {
+            rule_override.to_owned()
+        };
+        let event = Event {
+            time: now(),
+            container: "",
+            pid: std::process::id(),
+            tid: nix::unistd::gettid().as_raw() as u32,
+            syscall: &call.name,
+            args: call.args,
+            path,
+            rewritten,
+            rule,
+            policy: source.label(),
+            action: d.verdict.action_name(),
+            result,
+            backend: "vsmode",
+        };
+        self.events.emit(&event);
+    }
+}
+
+/// What an open names: an existing object (held by an O_PATH descriptor), or a name to
+/// create in a directory (held likewise).
+enum Found {
+    Object(OwnedFd),
+    Create(OwnedFd, CString),
+}
+
+fn openat(dirfd: RawFd, path: &CString, flags: i32, mode: u32) -> i64 {
+    sys::syscall(
+        56,
+        [
+            dirfd as u64,
+            path.as_ptr() as u64,
+            flags as u64,
+            u64::from(mode),
+            0,
+            0,
+        ],
+    )
+}
+
+/// The real path of what a descriptor holds.
+fn real_path(fd: &OwnedFd) -> Result<String, i32> {
+    std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+        .map(|p| p.to_string_lossy().into_owned())
+        .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+fn path_fd(dirfd: RawFd, path: &CString, extra: i32) -> Result<OwnedFd, i32> {
+    // struct open_how: flags, mode, resolve
+    let how: [u64; 3] = [
+        (libc::O_PATH | libc::O_CLOEXEC | extra) as u64,
+        0,
+        libc::RESOLVE_NO_MAGICLINKS,
+    ];
+    let fd = sys::syscall(
+        437,
+        [
+            dirfd as u64,
+            path.as_ptr() as u64,
+            how.as_ptr() as u64,
+            std::mem::size_of_val(&how) as u64,
+            0,
+            0,
+        ],
+    );
+    if fd < 0 {
+        return Err(-fd as i32);
+    }
+    Ok(sys::own_fd(fd as RawFd))
+}
+
+fn lookup(dirfd: RawFd, path: &CString, flags: i32) -> Result<(Found, String), i32> {
+    let nofollow = if flags & libc::O_NOFOLLOW != 0 {
+        libc::O_NOFOLLOW
+    } else {
+        0
+    };
+    match path_fd(dirfd, path, nofollow) {
+        Ok(fd) => {
+            if flags & libc::O_CREAT != 0 && flags & libc::O_EXCL != 0 {
+                return Err(libc::EEXIST);
+            }
+            let real = real_path(&fd)?;
+            Ok((Found::Object(fd), real))
+        }
+        Err(libc::ENOENT) if flags & libc::O_CREAT != 0 => {
+            let bytes = path.as_bytes();
+            let (dir, leaf) = match bytes.iter().rposition(|&b| b == b'/') {
+                Some(0) => (&b"/"[..], &bytes[1..]),
+                Some(i) => (&bytes[..i], &bytes[i + 1..]),
+                None => (&b"."[..], bytes),
+            };
+            if leaf.is_empty() || leaf == b"." || leaf == b".." {
+                return Err(libc::EISDIR);
+            }
+            let dir = CString::new(dir).map_err(|_| libc::EINVAL)?;
+            let leaf = CString::new(leaf).map_err(|_| libc::EINVAL)?;
+            let dfd = path_fd(dirfd, &dir, libc::O_DIRECTORY)?;
+            let real = format!(
+                "{}/{}",
+                real_path(&dfd)?.trim_end_matches('/'),
+                leaf.to_string_lossy()
+            );
+            Ok((Found::Create(dfd, leaf), real))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Objects that would hand the program the shim's memory or the VS machinery.
+fn refused_object(real: &str) -> bool {
+    real == "/dev/rune"
+        || (real.starts_with("/proc/") && (real.ends_with("/mem") || real.contains("/map_files")))
+}

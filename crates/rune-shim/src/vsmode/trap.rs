@@ -1,0 +1,121 @@
+//! The VS-mode side of the runtime: the trap vector the program's `ecall`s and faults land on
+//! (vstvec), in VS-mode, on a VS-only frame reached through `vsscratch` with `tp` swapped. It
+//! saves the program's registers and CSRs into the frame and leaves by hypercall; the process
+//! serves the trap and re-enters past the hypercall, where the vector restores the program and
+//! returns to VU-mode with `sret`. The code sits on pages of its own, mapped without the U bit.
+#![allow(unsafe_code)]
+
+/// `a7` of the hypercall the vector makes: "the program trapped; see the frame".
+pub const HCALL_TRAP: u64 = 0x5254_5250;
+
+/// Frame layout, in u64 words: x0..x31 (x0 unused), then these (and sstatus at 35).
+pub const F_PC: usize = 32;
+pub const F_CAUSE: usize = 33;
+pub const F_TVAL: usize = 34;
+
+std::arch::global_asm!(
+    ".pushsection .text.rune_vs, \"ax\"",
+    ".balign 4096",
+    ".globl rune_vs_vector",
+    "rune_vs_vector:",
+    "  csrrw tp, sscratch, tp",
+    "  sd ra, 8(tp)",
+    "  sd sp, 16(tp)",
+    "  sd gp, 24(tp)",
+    "  sd t0, 40(tp)",
+    "  sd t1, 48(tp)",
+    "  sd t2, 56(tp)",
+    "  sd s0, 64(tp)",
+    "  sd s1, 72(tp)",
+    "  sd a0, 80(tp)",
+    "  sd a1, 88(tp)",
+    "  sd a2, 96(tp)",
+    "  sd a3, 104(tp)",
+    "  sd a4, 112(tp)",
+    "  sd a5, 120(tp)",
+    "  sd a6, 128(tp)",
+    "  sd a7, 136(tp)",
+    "  sd s2, 144(tp)",
+    "  sd s3, 152(tp)",
+    "  sd s4, 160(tp)",
+    "  sd s5, 168(tp)",
+    "  sd s6, 176(tp)",
+    "  sd s7, 184(tp)",
+    "  sd s8, 192(tp)",
+    "  sd s9, 200(tp)",
+    "  sd s10, 208(tp)",
+    "  sd s11, 216(tp)",
+    "  sd t3, 224(tp)",
+    "  sd t4, 232(tp)",
+    "  sd t5, 240(tp)",
+    "  sd t6, 248(tp)",
+    "  csrr t0, sscratch",
+    "  sd t0, 32(tp)",
+    "  csrr t0, sepc",
+    "  sd t0, 256(tp)",
+    "  csrr t0, scause",
+    "  sd t0, 264(tp)",
+    "  csrr t0, stval",
+    "  sd t0, 272(tp)",
+    "  csrr t0, sstatus",
+    "  sd t0, 280(tp)",
+    "  li a7, 0x52545250",
+    "  ecall",
+    // The process has served the trap and updated the frame (and maybe the page table).
+    "  sfence.vma",
+    "  ld t0, 256(tp)",
+    "  csrw sepc, t0",
+    "  ld t0, 32(tp)",
+    "  csrw sscratch, t0",
+    "  ld ra, 8(tp)",
+    "  ld sp, 16(tp)",
+    "  ld gp, 24(tp)",
+    "  ld t0, 40(tp)",
+    "  ld t1, 48(tp)",
+    "  ld t2, 56(tp)",
+    "  ld s0, 64(tp)",
+    "  ld s1, 72(tp)",
+    "  ld a0, 80(tp)",
+    "  ld a1, 88(tp)",
+    "  ld a2, 96(tp)",
+    "  ld a3, 104(tp)",
+    "  ld a4, 112(tp)",
+    "  ld a5, 120(tp)",
+    "  ld a6, 128(tp)",
+    "  ld a7, 136(tp)",
+    "  ld s2, 144(tp)",
+    "  ld s3, 152(tp)",
+    "  ld s4, 160(tp)",
+    "  ld s5, 168(tp)",
+    "  ld s6, 176(tp)",
+    "  ld s7, 184(tp)",
+    "  ld s8, 192(tp)",
+    "  ld s9, 200(tp)",
+    "  ld s10, 208(tp)",
+    "  ld s11, 216(tp)",
+    "  ld t3, 224(tp)",
+    "  ld t4, 232(tp)",
+    "  ld t5, 240(tp)",
+    "  ld t6, 248(tp)",
+    "  csrrw tp, sscratch, tp",
+    "  sret",
+    ".balign 4096",
+    ".globl rune_vs_vector_end",
+    "rune_vs_vector_end:",
+    ".popsection",
+);
+
+// SAFETY: the two symbols are defined by the assembly above; they are only ever used as
+// addresses, never called from the host.
+unsafe extern "C" {
+    fn rune_vs_vector();
+    fn rune_vs_vector_end();
+}
+
+/// The vector's first and one-past-last address (whole pages).
+pub fn vector_pages() -> (u64, u64) {
+    (
+        rune_vs_vector as *const () as u64,
+        rune_vs_vector_end as *const () as u64,
+    )
+}
