@@ -42,8 +42,9 @@ int main(int argc, char **argv)
 		return 12;
 	close(fd);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	printf("hello from VU-mode: argc %d, sum %ld, read '%.5s', pid %d, uid %d\n", argc, sum,
-	       buf, getpid(), getuid());
-	printf("main at %p, stack at %p\n", (void *)main, (void *)&sum);
+	printf("hello from VU-mode: argc %d, sum %ld, read '%.5s', time %s\n", argc, sum, buf,
+	       ts.tv_sec > 0 ? "ok" : "zero");
+	printf("pid %d, uid %d\n", getpid(), getuid());
+	printf("main at %p, stack at %p, heap at %p\n", (void *)main, (void *)&sum, sbrk(0));
 	return 3;
 }

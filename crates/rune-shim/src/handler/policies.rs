@@ -61,6 +61,24 @@ impl Policies {
         }
     }
 
+    /// The decision every call of `name` gets, whatever its arguments, when no rule covering
+    /// it looks at arguments or paths: the VS-mode handler answers those without leaving
+    /// VS-mode. `None` when the decision depends on the call.
+    pub fn fixed_decision(&self, name: &str) -> Option<(Decision, Source)> {
+        if self
+            .iter()
+            .flat_map(|p| &p.rules)
+            .any(|r| covers(r, name) && r.matches.is_some())
+        {
+            return None;
+        }
+        Some(self.decide(&Call {
+            name: name.to_owned(),
+            args: [0; 6],
+            paths: Vec::new(),
+        }))
+    }
+
     /// Whether deciding `name` needs the object it acts on: then the call is made on the
     /// caller's behalf, never continued after a check.
     pub fn needs_path(&self, name: &str) -> bool {

@@ -6,8 +6,8 @@ pub enum ElfError {
     NotRiscv64,
     #[error("truncated ELF header or program headers")]
     Truncated,
-    #[error("dynamically linked (PT_INTERP): not supported by the vsmode loader yet")]
-    Interpreter,
+    #[error("the interpreter (PT_INTERP) has an interpreter of its own")]
+    NestedInterpreter,
     #[error("no loadable segment")]
     NoSegments,
 }
@@ -37,6 +37,8 @@ pub struct Elf {
     pub phoff: u64,
     pub phnum: u16,
     pub segments: Vec<Segment>,
+    /// PT_INTERP: the dynamic loader's path.
+    pub interp: Option<String>,
 }
 
 fn u16_at(b: &[u8], at: usize) -> Result<u16, ElfError> {
@@ -70,10 +72,18 @@ pub fn parse(b: &[u8]) -> Result<Elf, ElfError> {
     let phentsize = usize::from(u16_at(b, 54)?);
     let phnum = u16_at(b, 56)?;
     let mut segments = Vec::new();
+    let mut interp = None;
     for i in 0..usize::from(phnum) {
         let at = usize::try_from(phoff).map_err(|_| ElfError::Truncated)? + i * phentsize;
         match u32_at(b, at)? {
-            PT_INTERP => return Err(ElfError::Interpreter),
+            PT_INTERP => {
+                let (off, len) = (u64_at(b, at + 8)? as usize, u64_at(b, at + 32)? as usize);
+                let raw = b
+                    .get(off..off.saturating_add(len))
+                    .ok_or(ElfError::Truncated)?;
+                let path = raw.split(|&c| c == 0).next().unwrap_or_default();
+                interp = Some(String::from_utf8_lossy(path).into_owned());
+            }
             PT_LOAD => segments.push(Segment {
                 flags: u32_at(b, at + 4)?,
                 offset: u64_at(b, at + 8)?,
@@ -93,6 +103,7 @@ pub fn parse(b: &[u8]) -> Result<Elf, ElfError> {
         phoff,
         phnum,
         segments,
+        interp,
     })
 }
 
@@ -136,14 +147,24 @@ mod tests {
     }
 
     #[test]
-    fn refuses_other_machines_interpreters_and_truncation() {
+    fn reads_the_interpreter() {
+        let mut b = header(ET_DYN, EM_RISCV);
+        b[56..58].copy_from_slice(&2u16.to_le_bytes());
+        b.extend(vec![0u8; 56]);
+        b[120..124].copy_from_slice(&PT_INTERP.to_le_bytes());
+        b[128..136].copy_from_slice(&200u64.to_le_bytes());
+        b[152..160].copy_from_slice(&12u64.to_le_bytes());
+        b.resize(200, 0);
+        b.extend(b"/lib/ld.so\0\0");
+        assert_eq!(parse(&b).unwrap().interp.as_deref(), Some("/lib/ld.so"));
+    }
+
+    #[test]
+    fn refuses_other_machines_and_truncation() {
         assert!(matches!(
             parse(&header(ET_EXEC, 62)),
             Err(ElfError::NotRiscv64)
         ));
-        let mut interp = header(ET_DYN, EM_RISCV);
-        interp[64..68].copy_from_slice(&PT_INTERP.to_le_bytes());
-        assert!(matches!(parse(&interp), Err(ElfError::Interpreter)));
         assert!(matches!(
             parse(&header(ET_EXEC, EM_RISCV)[..100]),
             Err(ElfError::Truncated)

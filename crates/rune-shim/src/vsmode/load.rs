@@ -43,21 +43,17 @@ fn prot_of(flags: u32) -> i32 {
     prot
 }
 
-/// Loads `path` and builds its initial stack with `argv`, `envp` and the auxiliary vector.
-pub fn load(
-    mem: &mut Memory,
-    path: &str,
-    argv: &[String],
-    envp: &[String],
-) -> Result<Loaded, VsError> {
+/// One ELF image mapped at `base` (0 for ET_EXEC): its pages are the program's.
+struct Image {
+    base: u64,
+    exe: elf::Elf,
+    /// One past its last page.
+    end: u64,
+}
+
+fn map_image(mem: &mut Memory, path: &str) -> Result<Image, VsError> {
     let bytes = std::fs::read(path).map_err(|e| VsError::Io(path.to_owned(), e))?;
     let exe = elf::parse(&bytes).map_err(|e| VsError::Elf(path.to_owned(), e))?;
-    // Between 4 GiB and 256 GiB, like a PIE under the kernel's ASLR (and within Sv39).
-    let base = if exe.kind == ET_DYN {
-        (1 << 32) + (random_u64() % (252 << 30)) / PAGE * PAGE
-    } else {
-        0
-    };
     let lo = exe.segments.iter().map(|s| s.vaddr).min().unwrap_or(0) & !(PAGE - 1);
     let hi = page_up(
         exe.segments
@@ -67,7 +63,21 @@ pub fn load(
             .unwrap_or(0),
     );
     let load_err = |e| VsError::Io(format!("{path}: mapping its segments"), e);
-    memory::anonymous(hi - lo, base + lo, true).map_err(load_err)?;
+    // A position-independent image goes at a random base between 4 GiB and 256 GiB, like a
+    // PIE under the kernel's ASLR; a few tries in case the place is taken.
+    let mut tries = 0;
+    let base = loop {
+        let base = if exe.kind == ET_DYN {
+            (1 << 32) + (random_u64() % (252 << 30)) / PAGE * PAGE
+        } else {
+            0
+        };
+        match memory::anonymous(hi - lo, base + lo, true) {
+            Ok(_) => break base,
+            Err(e) if exe.kind != ET_DYN || tries == 8 => return Err(load_err(e)),
+            Err(_) => tries += 1,
+        }
+    };
     for s in &exe.segments {
         let file = bytes
             .get(s.offset as usize..(s.offset + s.filesz) as usize)
@@ -86,11 +96,39 @@ pub fn load(
         mem.give(base + page, PAGE, prot).map_err(load_err)?;
         page += PAGE;
     }
-    let phdr = exe
+    Ok(Image {
+        base,
+        exe,
+        end: base + hi,
+    })
+}
+
+/// Loads `path` (and its interpreter) and builds the initial stack with `argv`, `envp` and
+/// the auxiliary vector.
+pub fn load(
+    mem: &mut Memory,
+    path: &str,
+    argv: &[String],
+    envp: &[String],
+) -> Result<Loaded, VsError> {
+    let program = map_image(mem, path)?;
+    let interp = match &program.exe.interp {
+        Some(ld) => {
+            let image = map_image(mem, ld)?;
+            if image.exe.interp.is_some() {
+                return Err(VsError::Elf(ld.clone(), elf::ElfError::NestedInterpreter));
+            }
+            Some(image)
+        }
+        None => None,
+    };
+    let phdr = program
+        .exe
         .segments
         .iter()
         .find(|s| s.offset == 0)
-        .map_or(0, |s| base + s.vaddr + exe.phoff);
+        .map_or(0, |s| program.base + s.vaddr + program.exe.phoff);
+    let entry = program.base + program.exe.entry;
 
     let stack = memory::anonymous(STACK, 0, false)
         .map_err(|e| VsError::Io("the program's stack".into(), e))?;
@@ -103,11 +141,11 @@ pub fn load(
         &[
             (libc::AT_PHDR, phdr),
             (libc::AT_PHENT, 56),
-            (libc::AT_PHNUM, u64::from(exe.phnum)),
+            (libc::AT_PHNUM, u64::from(program.exe.phnum)),
             (libc::AT_PAGESZ, PAGE),
-            (libc::AT_BASE, 0),
+            (libc::AT_BASE, interp.as_ref().map_or(0, |i| i.base)),
             (libc::AT_FLAGS, 0),
-            (libc::AT_ENTRY, base + exe.entry),
+            (libc::AT_ENTRY, entry),
             (libc::AT_HWCAP, hwcap()),
             (libc::AT_CLKTCK, 100),
             (libc::AT_UID, u64::from(nix::unistd::getuid().as_raw())),
@@ -118,9 +156,9 @@ pub fn load(
         ],
     );
     // The heap starts a random number of pages past the program, as arch_randomize_brk does.
-    let brk = base + hi + (random_u64() % (1 << 13)) * PAGE;
+    let brk = program.end + (random_u64() % (1 << 13)) * PAGE;
     Ok(Loaded {
-        entry: base + exe.entry,
+        entry: interp.map_or(entry, |i| i.base + i.exe.entry),
         sp,
         brk,
     })

@@ -6,6 +6,8 @@
 //! carry the U bit in a VS-stage table of the shim's making (`memory.rs`); the shim's do not.
 
 #[cfg(target_arch = "riscv64")]
+mod args;
+#[cfg(target_arch = "riscv64")]
 mod dev;
 pub mod elf;
 #[cfg(target_arch = "riscv64")]
@@ -74,6 +76,11 @@ pub fn run(policies: Policies, argv: &[String], events: Sink) -> Result<i32, VsE
     for page in (vector..vector_end).step_by(memory::PAGE as usize) {
         mem.map_shim(page, true).map_err(setup)?;
     }
+    let fast = fast_table(&policies).map_err(setup)?;
+    for page in (fast..fast + trap::FAST_CALLS * 16).step_by(memory::PAGE as usize) {
+        mem.map_shim(page, false).map_err(setup)?;
+    }
+    memory::set_frame_word(frame, trap::F_FAST, fast);
     let envp: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
     let loaded = load::load(&mut mem, &path, argv, &envp)?;
 
@@ -123,6 +130,34 @@ pub fn run(policies: Policies, argv: &[String], events: Sink) -> Result<i32, VsE
             }
         }
     }
+}
+
+/// The answers the VS-mode vector gives by itself: per call number, (1, value) when the
+/// policies fix it to an emulated value or an errno and want no event for it.
+#[cfg(target_arch = "riscv64")]
+fn fast_table(policies: &Policies) -> std::io::Result<u64> {
+    use crate::handler::Verdict;
+    let table = memory::anonymous(trap::FAST_CALLS * 16, 0, false)?;
+    for nr in 0..trap::FAST_CALLS {
+        let Some(name) = crate::syscalls::Arch::Riscv64.name(nr as i32) else {
+            continue;
+        };
+        let value = match policies.fixed_decision(name) {
+            Some((d, _)) if d.log => continue,
+            Some((d, _)) => match d.verdict {
+                Verdict::Emulate(v) => v,
+                Verdict::Deny(e) => -i64::from(e),
+                _ => continue,
+            },
+            None => continue,
+        };
+        let entry: Vec<u8> = [1u64, value as u64]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        memory::fill(table + nr * 16, &entry);
+    }
+    Ok(table)
 }
 
 #[cfg(target_arch = "riscv64")]

@@ -7,6 +7,7 @@
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
+use super::args;
 use super::memory::{self, Memory, PAGE, read_cstr};
 use super::sys;
 use super::trap::{F_CAUSE, F_PC, F_TVAL};
@@ -117,10 +118,21 @@ impl Runtime {
             "brk" => self.brk(args[0]) as i64,
             "mmap" => self.mmap(nr, args),
             "munmap" | "mprotect" | "madvise" | "mremap" => self.remap(name, nr, args),
-            // Addresses the kernel would write to later belong to the shim's thread.
+            // Addresses the kernel would write to later belong to the shim's thread: never
+            // registered, and an address outside the program is an attack.
+            "set_tid_address" | "set_robust_list" | "rseq"
+                if args[0] != 0 && !self.mem.readable(args[0], 4, true) =>
+            {
+                self.attack(name, args)
+            }
             "set_tid_address" => i64::from(nix::unistd::gettid().as_raw()),
             "set_robust_list" => 0,
             "rseq" => errno(libc::ENOSYS),
+            "process_vm_writev" | "process_vm_readv"
+                if args[0] == 0 || args[0] == u64::from(std::process::id()) =>
+            {
+                self.attack(name, args)
+            }
             // A second process, thread or program image under VS-mode comes later.
             "clone" | "clone3" | "execve" | "execveat" => self.refuse(name, args, libc::ENOSYS),
             // Signal handlers would run the program's code in the shim's context.
@@ -170,6 +182,10 @@ impl Runtime {
             args[3] = ((flags & !libc::MAP_FIXED) | libc::MAP_FIXED_NOREPLACE) as u64;
         }
         let got = sys::syscall(nr, args);
+        if got == errno(libc::EEXIST) && flags & libc::MAP_FIXED != 0 {
+            // MAP_FIXED over memory that is not the program's.
+            self.attack("mmap", args);
+        }
         if got >= 0 && self.mem.give(got as u64, len_up, prot).is_err() {
             let _ = sys::syscall(215, [got as u64, len_up, 0, 0, 0, 0]);
             return errno(libc::ENOMEM);
@@ -181,8 +197,7 @@ impl Runtime {
         let (addr, len) = (args[0], args[1].div_ceil(PAGE) * PAGE);
         if !self.mem.owns(addr, len) {
             // The program reaching for memory that is not its own: an attack on the shim.
-            self.refuse(name, args, libc::EPERM);
-            sys::die_by(libc::SIGSYS);
+            self.attack(name, args);
         }
         match name {
             "mremap" => {
@@ -219,6 +234,21 @@ impl Runtime {
             paths: Vec::new(),
         };
         let (d, source) = self.policies.decide(&call);
+        if matches!(
+            d.verdict,
+            Verdict::Allow | Verdict::Log | Verdict::Rewrite(_)
+        ) {
+            // The kernel will touch the memory the (possibly rewritten) call names.
+            let run = match &d.verdict {
+                Verdict::Rewrite(c) => c,
+                _ => &call,
+            };
+            match args::check(&self.mem, &run.name, &run.args) {
+                None => return self.refuse(name, args, libc::ENOSYS),
+                Some(false) => self.attack(name, args),
+                Some(true) => {}
+            }
+        }
         self.act(&call, &d, source, None, |c| {
             sys::syscall(
                 Arch::Riscv64.number(&c.name).map_or(u64::MAX, u64::from),
@@ -254,7 +284,7 @@ impl Runtime {
             Err(e) => return errno(e),
         };
         if refused_object(&real) {
-            return self.refuse(name, args, libc::EACCES);
+            self.attack(name, args);
         }
         let call = Call {
             name: name.to_owned(),
@@ -275,6 +305,22 @@ impl Runtime {
             };
             openat(libc::AT_FDCWD, &target, flags, mode)
         })
+    }
+
+    /// The program reached for the shim: an event, and the program dies as a policy kill.
+    fn attack(&mut self, name: &str, args: [u64; 6]) -> ! {
+        let call = Call {
+            name: name.to_owned(),
+            args,
+            paths: Vec::new(),
+        };
+        let d = Decision {
+            verdict: Verdict::Kill,
+            rule: None,
+            log: true,
+        };
+        self.event(&call, &d, Source::None, None, None, None, "rune");
+        sys::die_by(libc::SIGSYS)
     }
 
     fn refuse(&mut self, name: &str, args: [u64; 6], e: i32) -> i64 {

@@ -2,7 +2,8 @@
 //! (vstvec), in VS-mode, on a VS-only frame reached through `vsscratch` with `tp` swapped. It
 //! saves the program's registers and CSRs into the frame and leaves by hypercall; the process
 //! serves the trap and re-enters past the hypercall, where the vector restores the program and
-//! returns to VU-mode with `sret`. The code sits on pages of its own, mapped without the U bit.
+//! returns to VU-mode with `sret`. Calls whose answer the policy fixes (an emulation or a
+//! denial without an event) are answered by the vector itself, without leaving VS-mode. The code sits on pages of its own, mapped without the U bit.
 #![allow(unsafe_code)]
 
 /// `a7` of the hypercall the vector makes: "the program trapped; see the frame".
@@ -12,6 +13,9 @@ pub const HCALL_TRAP: u64 = 0x5254_5250;
 pub const F_PC: usize = 32;
 pub const F_CAUSE: usize = 33;
 pub const F_TVAL: usize = 34;
+/// The fast-path table: `FAST_CALLS` entries of (1 = answer with the value, value).
+pub const F_FAST: usize = 36;
+pub const FAST_CALLS: u64 = 512;
 
 std::arch::global_asm!(
     ".pushsection .text.rune_vs, \"ax\"",
@@ -19,11 +23,32 @@ std::arch::global_asm!(
     ".globl rune_vs_vector",
     "rune_vs_vector:",
     "  csrrw tp, sscratch, tp",
+    "  sd t0, 40(tp)",
+    "  sd t1, 48(tp)",
+    // The fast path: a U-mode ecall whose answer the policy fixes, answered right here.
+    "  csrr t0, scause",
+    "  li t1, 8",
+    "  bne t0, t1, 1f",
+    "  li t1, 512",
+    "  bgeu a7, t1, 1f",
+    "  ld t1, 288(tp)",
+    "  slli t0, a7, 4",
+    "  add t1, t1, t0",
+    "  ld t0, 0(t1)",
+    "  beqz t0, 1f",
+    "  ld a0, 8(t1)",
+    "  csrr t0, sepc",
+    "  addi t0, t0, 4",
+    "  csrw sepc, t0",
+    "  ld t0, 40(tp)",
+    "  ld t1, 48(tp)",
+    "  csrrw tp, sscratch, tp",
+    "  sret",
+    // Everything else goes to the process.
+    "1:",
     "  sd ra, 8(tp)",
     "  sd sp, 16(tp)",
     "  sd gp, 24(tp)",
-    "  sd t0, 40(tp)",
-    "  sd t1, 48(tp)",
     "  sd t2, 56(tp)",
     "  sd s0, 64(tp)",
     "  sd s1, 72(tp)",
