@@ -31,16 +31,15 @@ cp "$kdir/arch/riscv/kvm/kvm.ko" "$root/lib/modules/kvm.ko"
 for src in "$here"/guest-tests/*.c; do
 	riscv64-linux-gnu-gcc -O2 -static -Wall -pthread -o "$root/usr/lib/rune-tests/$(basename "$src" .c)" "$src"
 done
-# Rust: rune-shim on the guest's PATH, and guest programs against the Rust mirror of the ABI.
-# Static, and linked at 1 GiB: the vsmode backend loads programs into rune-shim's own process,
-# and static programs are linked at 64 KiB, where a static executable would otherwise sit.
+# Rust, static: rune-shim on the guest's PATH (its build script links it at 1 GiB on riscv64),
+# and guest programs, some against the Rust mirror of the ABI.
 CARGO_TARGET_RISCV64GC_UNKNOWN_LINUX_GNU_LINKER=riscv64-linux-gnu-gcc \
-	CARGO_TARGET_RISCV64GC_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static -C link-arg=-Wl,-Ttext-segment=0x40000000" \
+	CARGO_TARGET_RISCV64GC_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static" \
 	LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH="$cache/libseccomp/usr/lib/riscv64-linux-gnu" \
-	cargo build -q --manifest-path "$top/Cargo.toml" -p rune-shim -p rune-kmod --bins --example vs_hypercalls \
+	cargo build -q --manifest-path "$top/Cargo.toml" -p rune-shim -p rune-kmod --bins --example vs_hypercalls --example vu_rust \
 	--target riscv64gc-unknown-linux-gnu --target-dir "$cache/rust-target" >&2
 rust_out=$cache/rust-target/riscv64gc-unknown-linux-gnu/debug
-cp "$rust_out/examples/vs_hypercalls" "$root/usr/lib/rune-tests/"
+cp "$rust_out/examples/vs_hypercalls" "$rust_out/examples/vu_rust" "$root/usr/lib/rune-tests/"
 cp "$rust_out/rune-shim" "$root/bin/rune-shim"
 mkdir -p "$root/usr/lib/rune-tests/policies"
 cp "$here"/guest-tests/policies/*.json "$root/usr/lib/rune-tests/policies/"
@@ -50,6 +49,7 @@ cp /usr/riscv64-linux-gnu/lib/ld-linux-riscv64-lp64d.so.1 "$root/lib/"
 cp /usr/riscv64-linux-gnu/lib/libc.so.6 "$root/lib/riscv64-linux-gnu/"
 riscv64-linux-gnu-gcc -O2 -Wall -o "$root/usr/lib/rune-tests/vu_hello_dyn" "$here/guest-tests/vu_hello.c"
 cp "$here/guest-tests/run-all.sh" "$root/usr/lib/rune-tests/run-all"
+cp "$here/guest-tests/vsmode-tests.sh" "$root/usr/lib/rune-tests/vsmode-tests.sh"
 chmod +x "$root/usr/lib/rune-tests/run-all"
 cp "$here/init" "$root/init"
 chmod +x "$root/init"

@@ -35,12 +35,18 @@ t "addresses outside the process give a fault exit" $bin/rune_vs bad-address
 t "rdtime in the guest without exits" $bin/rune_vs rdtime
 t "FP and vector state in and out, the host's FP kept" $bin/rune_vs fp-vector
 t "misuse is refused: other thread, child process, bad mode, unload" $bin/rune_vs misuse
-t "rune-shim's seccomp backend on riscv64: rewrite, deny, events" sh -c '
-	echo foo >/tmp/foo.txt; echo bar >/tmp/bar.txt; echo s >/tmp/secret
-	pol=/usr/lib/rune-tests/policies/rewrite.json
-	test "$(rune-shim run --backend seccomp --policy $pol --events /tmp/ev -- cat /tmp/foo.txt)" = bar &&
-	! rune-shim run --backend seccomp --policy $pol --events /tmp/ev -- cat /tmp/secret 2>/dev/null &&
-	grep -q "\"rule\":\"foo-to-bar\"" /tmp/ev && grep -q "\"rule\":\"secret\"" /tmp/ev'
+vst() {
+	t "$1" sh $bin/vsmode-tests.sh "$2"
+}
+vst "vsmode: a static C program in VU-mode, output and status as native" static-c
+vst "vsmode: a dynamic program with its interpreter, at new addresses each run" dynamic-aslr
+vst "vsmode: a static Rust program in VU-mode" rust
+vst "vsmode and seccomp: every action, the same events from the same policy" actions
+vst "vsmode: path rules resist .., symlinks, relative paths and dirfds" paths
+vst "vsmode: attacks on the shim end with the program killed" attacks
+vst "vsmode: fork/exec give ENOSYS with an event" unsupported
+vst "vsmode: --backend auto picks vsmode on H" auto
+vst "vsmode: open rewrite and getpid cost against seccomp, ptrace, native" bench
 t "module unloads when unused and loads again" sh -c "rmmod rune && ! test -e /dev/rune && insmod $mod && test -e /dev/rune"
 t "module refuses to unload while /dev/rune is open" sh -c 'exec 3</dev/rune; ! rmmod rune 2>/dev/null'
 t "VMID rollover every 3 address spaces (max_vmid_bits=2)" sh -c "rmmod rune && insmod $mod max_vmid_bits=2 && $bin/rune_vs vmids; s=\$?; rmmod rune; insmod $mod; exit \$s"

@@ -159,10 +159,14 @@ fn uses(name: &str, a: &[u64; 6]) -> Option<Vec<Use>> {
             Read(3, Fixed(8)),
         ],
         "rt_sigprocmask" => vec![Read(1, Fixed(8)), Write(2, Fixed(8))],
+        // struct sigaction as the kernel takes it: handler, flags, mask
+        "rt_sigaction" => vec![Read(1, Fixed(24)), Write(2, Fixed(24))],
         "epoll_ctl" => vec![Read(3, Fixed(12))],
         "epoll_pwait" => vec![Write(1, Times(2, 12)), Read(4, Fixed(8))],
         "timerfd_settime" => vec![Read(2, Fixed(32)), Write(3, Fixed(32))],
         "timerfd_gettime" => vec![Write(1, Fixed(32))],
+        // pairs (16 bytes each), then a cpu set
+        "riscv_hwprobe" => vec![Write(0, Times(1, 16)), Read(3, Arg(2))],
         "connect" | "bind" => vec![Read(1, Arg(2))],
         "sendto" => vec![Read(1, Arg(2)), Read(4, Arg(5))],
         "setsockopt" => vec![Read(3, Arg(4))],

@@ -135,7 +135,13 @@ impl Runtime {
             }
             // A second process, thread or program image under VS-mode comes later.
             "clone" | "clone3" | "execve" | "execveat" => self.refuse(name, args, libc::ENOSYS),
-            // Signal handlers would run the program's code in the shim's context.
+            // The default action or ignoring a signal is the kernel's business; a handler
+            // would run the program's code outside VS-mode, so it is not installed (yet).
+            "rt_sigaction"
+                if args[1] == 0 || memory::read_u64(&self.mem, args[1]).is_some_and(|h| h <= 1) =>
+            {
+                self.decide_plain(name, args)
+            }
             "rt_sigaction" | "rt_sigreturn" | "sigaltstack" => {
                 self.refuse(name, args, libc::ENOSYS)
             }

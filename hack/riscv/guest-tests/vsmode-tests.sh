@@ -1,0 +1,139 @@
+#!/bin/sh
+# The VS-mode backend's guest tests: vsmode-tests.sh NAME runs one; exit 0 when it holds.
+bin=/usr/lib/rune-tests
+pol=$bin/policies
+fail() {
+	echo "$*"
+	exit 1
+}
+vs() {
+	rune-shim run --backend vsmode "$@"
+}
+setup() {
+	echo foo >/tmp/foo.txt
+	echo bar >/tmp/bar.txt
+	echo s3cret >/tmp/secret
+	mkdir -p /tmp/sub
+	ln -sf /tmp/secret /tmp/link
+}
+
+case $1 in
+static-c)
+	native=$($bin/vu_hello | head -1)
+	out=$(vs --policy $pol/actions.json -- $bin/vu_hello)
+	status=$?
+	[ "$status" = 3 ] || fail "status $status, not 3"
+	[ "$(echo "$out" | head -1)" = "$native" ] || fail "output '$out', natively '$native'"
+	echo "$out" | head -1
+	;;
+dynamic-aslr)
+	native=$($bin/vu_hello_dyn | head -1)
+	one=$(vs --policy $pol/actions.json -- $bin/vu_hello_dyn)
+	[ $? = 3 ] || fail "status not 3"
+	two=$(vs --policy $pol/actions.json -- $bin/vu_hello_dyn)
+	[ "$(echo "$one" | head -1)" = "$native" ] || fail "output '$one', natively '$native'"
+	a=$(echo "$one" | tail -1) b=$(echo "$two" | tail -1)
+	echo "$a"
+	echo "$b"
+	[ "${a%%,*}" != "${b%%,*}" ] || fail "the program loaded at the same address twice"
+	[ "${a##*heap}" != "${b##*heap}" ] || fail "the heap started at the same address twice"
+	;;
+rust)
+	native=$($bin/vu_rust)
+	[ $? = 4 ] || fail "native status"
+	out=$(vs --policy $pol/actions.json -- $bin/vu_rust)
+	status=$?
+	[ "$status" = 4 ] || fail "status $status, not 4: $out"
+	[ "$out" = "$native" ] || fail "output '$out', natively '$native'"
+	echo "$out"
+	;;
+actions)
+	# The same policy and the same expected events as the seccomp backend.
+	setup
+	for b in seccomp vsmode; do
+		rm -f /tmp/ev-$b
+		run() { rune-shim run --backend $b --policy $pol/actions.json --events /tmp/ev-$b -- "$@"; }
+		[ "$(run cat /tmp/foo.txt)" = bar ] || fail "$b: no rewrite"
+		run cat /tmp/secret >/dev/null 2>&1 && fail "$b: the secret was read"
+		[ "$(run id -u)" = 4242 ] || fail "$b: getuid not emulated"
+		run uname -n >/dev/null || fail "$b: uname"
+		run sync
+		[ $? = 159 ] || fail "$b: sync was not killed"
+		grep -q "\"backend\":\"$b\"" /tmp/ev-$b || fail "$b: events do not name the backend"
+		grep -o '"rule":"[^"]*","policy":"[^"]*","action":"[^"]*"' /tmp/ev-$b |
+			grep -v '"action":"kill"' | grep -v '"policy":"rune"' | sort -u >/tmp/rules-$b
+	done
+	cat /tmp/rules-vsmode
+	cmp /tmp/rules-seccomp /tmp/rules-vsmode || fail "the backends' events differ"
+	grep -q '"syscall":"sync".*"action":"kill"' /tmp/ev-vsmode || fail "no kill event"
+	;;
+paths)
+	setup
+	cd /tmp || exit 1
+	for p in /tmp/sub/../secret /tmp//secret secret ./sub/../secret /tmp/link link; do
+		vs --policy $pol/actions.json --events /tmp/ev -- cat "$p" >/dev/null 2>&1 &&
+			fail "$p: the secret was read"
+	done
+	[ "$(vs --policy $pol/actions.json --events /tmp/ev -- cat foo.txt)" = bar ] || fail "relative rewrite"
+	[ "$(vs --policy $pol/actions.json --events /tmp/ev -- $bin/vu_open /tmp foo.txt)" = bar ] || fail "dirfd rewrite"
+	vs --policy $pol/actions.json --events /tmp/ev -- $bin/vu_open /tmp secret >/dev/null 2>&1 && fail "dirfd: the secret was read"
+	vs --policy $pol/actions.json --events /tmp/ev -- $bin/vu_open /tmp/sub ../link >/dev/null 2>&1 && fail "dirfd + symlink: the secret was read"
+	[ "$(grep -c '"rule":"secret"' /tmp/ev)" -ge 6 ] || fail "denials without events"
+	;;
+attacks)
+	for a in write jump scan read mmap-fixed munmap mprotect proc-mem process-vm-writev set-tid-address rseq; do
+		out=$(vs --policy $pol/actions.json -- $bin/vu_attack $a 2>&1)
+		status=$?
+		case $status in
+		139 | 159) echo "$a: killed ($status)" ;;
+		*) fail "$a: status $status: $out" ;;
+		esac
+		if echo "$out" | grep -q SUCCEEDED; then
+			fail "$a: $out"
+		fi
+	done
+	;;
+unsupported)
+	# fork, exec and threads: ENOSYS and an event, for now
+	rm -f /tmp/ev
+	vs --policy $pol/actions.json --events /tmp/ev -- sh -c '/bin/true; echo' >/dev/null 2>&1
+	grep -Eq '"syscall":"clone3?".*"result":-38' /tmp/ev || fail "no ENOSYS event for clone: $(cat /tmp/ev)"
+	;;
+auto)
+	rm -f /tmp/ev
+	rune-shim run --policy $pol/actions.json --events /tmp/ev -- uname -n >/dev/null
+	grep -q '"backend":"vsmode"' /tmp/ev || fail "auto did not pick vsmode: $(cat /tmp/ev)"
+	;;
+no-h)
+	# on a hart without H: vsmode refused with a clear message, auto falls back to seccomp
+	out=$(rune-shim run --backend vsmode --policy $pol/actions.json -- true 2>&1)
+	[ $? = 125 ] || fail "vsmode without H: status not 125"
+	echo "$out" | grep -q "needs riscv64 with the H extension" || fail "unclear: $out"
+	rm -f /tmp/ev
+	rune-shim run --policy $pol/actions.json --events /tmp/ev -- uname -n >/dev/null
+	grep -q '"backend":"seccomp"' /tmp/ev || fail "auto did not fall back to seccomp"
+	;;
+bench)
+	setup
+	n=${2:-2000}
+	native=$($bin/bench_open /tmp/bar.txt "$n")
+	vsm=$(vs --policy $pol/bench.json -- $bin/bench_open /tmp/foo.txt "$n")
+	sec=$(rune-shim run --backend seccomp --policy $pol/bench.json -- $bin/bench_open /tmp/foo.txt "$n")
+	ptr=$($bin/ptrace_rewrite /tmp/foo.txt /tmp/bar.txt $bin/bench_open /tmp/foo.txt "$n")
+	for r in "$native" "$vsm" "$sec" "$ptr"; do
+		[ "${r#* }" = b ] || fail "a run read '${r#* }', not bar.txt's b"
+	done
+	gn=$($bin/bench_getpid $((n * 10)))
+	gv=$(vs --policy $pol/bench.json -- $bin/bench_getpid $((n * 10)))
+	[ "${gv#* }" = 7 ] || fail "getpid was not emulated: ${gv#* }"
+	awk -v n="${native% *}" -v v="${vsm% *}" -v s="${sec% *}" -v p="${ptr% *}" \
+		-v gn="${gn% *}" -v gv="${gv% *}" 'BEGIN {
+		printf "bench (a) open rewritten+read+close: native %d ns, vsmode %d ns (%.2fx), seccomp %d ns (%.2fx), ptrace %d ns (%.2fx)\n", n, v, v / n, s, s / n, p, p / n
+		printf "bench (b) getpid: native %d ns, emulated in VS-mode %d ns (%.2fx)\n", gn, gv, gv / gn
+		exit !(v < s && v < p && gv < gn)
+	}' || fail "vsmode is not the cheapest"
+	;;
+*)
+	fail "unknown test $1"
+	;;
+esac
