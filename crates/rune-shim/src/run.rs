@@ -6,8 +6,7 @@ use std::ffi::CString;
 use std::io;
 use std::os::fd::AsFd;
 
-use nix::sys::wait::{WaitStatus, waitpid};
-use nix::unistd::Pid;
+use nix::sys::wait::WaitStatus;
 
 use crate::events::Sink;
 use crate::exec_rules;
@@ -52,16 +51,21 @@ pub fn run(policies: Policies, argv: &[String], events: Sink) -> Result<i32, Run
         container: String::new(),
         events,
     };
-    Supervisor::new(cfg, vec![ours], None)
-        .and_then(Supervisor::run)
-        .map_err(|e| RunError::Io("supervisor", e))?;
-    loop {
-        match waitpid(Pid::from_raw(child), None) {
-            Ok(WaitStatus::Exited(_, code)) => return Ok(code),
-            Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
-            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(RunError::Io("waitpid", e.into())),
-        }
+    let mut supervisor =
+        Supervisor::new(cfg, vec![ours], None).map_err(|e| RunError::Io("supervisor", e))?;
+    supervisor
+        .watch_child(child)
+        .map_err(|e| RunError::Io("pidfd_open", e))?;
+    match supervisor
+        .run()
+        .map_err(|e| RunError::Io("supervisor", e))?
+    {
+        Some(WaitStatus::Exited(_, code)) => Ok(code),
+        Some(WaitStatus::Signaled(_, sig, _)) => Ok(128 + sig as i32),
+        other => Err(RunError::Io(
+            "waitpid",
+            io::Error::other(format!("the program ended as {other:?}")),
+        )),
     }
 }
 

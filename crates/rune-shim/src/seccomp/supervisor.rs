@@ -37,6 +37,9 @@ enum Slot {
     Conn(OwnedFd),
     /// A listener announced, not yet installed.
     Pending(Pending),
+    /// The supervisor's own child (`rune-shim run`), reaped here when it exits: before Linux
+    /// 6.x a filter's listener only hangs up once its last process has been reaped.
+    Child(OwnedFd, libc::pid_t),
 }
 
 /// What serving a call needs: the policies, the event sink, the helpers.
@@ -52,6 +55,7 @@ pub struct Supervisor {
     server: Server,
     slots: Vec<Slot>,
     accept: Option<OwnedFd>,
+    child_status: Option<nix::sys::wait::WaitStatus>,
 }
 
 impl Server {
@@ -92,15 +96,22 @@ impl Supervisor {
             },
             slots: conns.into_iter().map(Slot::Conn).collect(),
             accept,
+            child_status: None,
         })
     }
 
-    /// Serves until no process is left to serve.
-    pub fn run(mut self) -> io::Result<()> {
+    /// Reaps `pid`, a child of this process, when it exits; `run` gives its status.
+    pub fn watch_child(&mut self, pid: libc::pid_t) -> io::Result<()> {
+        self.slots.push(Slot::Child(sys::pidfd_open(pid)?, pid));
+        Ok(())
+    }
+
+    /// Serves until no process is left to serve; the watched child's status, if any.
+    pub fn run(mut self) -> io::Result<Option<nix::sys::wait::WaitStatus>> {
         loop {
             self.take_pending();
             if self.slots.is_empty() {
-                return Ok(());
+                return Ok(self.child_status);
             }
             let waiting = self.slots.iter().any(|s| matches!(s, Slot::Pending(_)));
             let (ready, accept_ready) = self.wait(waiting)?;
@@ -123,7 +134,7 @@ impl Supervisor {
             .iter()
             .map(|s| {
                 let fd = match s {
-                    Slot::Listener(fd) | Slot::Conn(fd) => fd.as_fd(),
+                    Slot::Listener(fd) | Slot::Conn(fd) | Slot::Child(fd, _) => fd.as_fd(),
                     Slot::Pending(p) => p.pidfd(),
                 };
                 PollFd::new(fd, PollFlags::POLLIN)
@@ -196,6 +207,18 @@ impl Supervisor {
             },
             // The announcing process exited before installing its filter.
             Slot::Pending(_) => {
+                self.slots.remove(i);
+            }
+            Slot::Child(_, pid) => {
+                let pid = nix::unistd::Pid::from_raw(*pid);
+                loop {
+                    match nix::sys::wait::waitpid(pid, None) {
+                        Err(nix::errno::Errno::EINTR) => continue,
+                        Ok(status) => self.child_status = Some(status),
+                        Err(_) => {}
+                    }
+                    break;
+                }
                 self.slots.remove(i);
             }
         }

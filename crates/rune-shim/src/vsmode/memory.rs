@@ -1,4 +1,5 @@
-//! The program's memory as the VS-stage sees it: a Sv48 page table that maps the program's
+//! The program's memory as the VS-stage sees it: a page table (as wide as the host's own,
+//! since the kernel may hand out addresses anywhere in it) that maps the program's
 //! pages at identity with the U bit (the G-stage maps guest physical = host virtual), and the
 //! record of which pages are the program's. The shim's own pages get no U entry, so code in
 //! VU-mode cannot reach them; the page table itself lives in host memory the program cannot
@@ -9,9 +10,6 @@ use std::collections::BTreeMap;
 use std::io;
 
 pub const PAGE: u64 = 4096;
-const LEVELS: usize = 4;
-/// vsatp.MODE for Sv48.
-const SV48: u64 = 9;
 
 const V: u64 = 1 << 0;
 const R: u64 = 1 << 1;
@@ -76,29 +74,47 @@ fn leaf_bits(prot: i32) -> u64 {
     if bits == 0 { 0 } else { bits | V | U | A }
 }
 
+/// The host's paging mode, from /proc/cpuinfo: (vsatp.MODE, levels).
+fn host_mode() -> (u64, usize) {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    match cpuinfo.lines().find_map(|l| {
+        l.strip_prefix("mmu")
+            .map(|v| v.trim_start_matches([' ', '\t', ':']))
+    }) {
+        Some("sv39") => (8, 3),
+        Some("sv48") => (9, 4),
+        _ => (10, 5),
+    }
+}
+
 #[derive(Debug)]
 pub struct Memory {
     root: u64,
+    mode: u64,
+    levels: usize,
     /// The program's pages and their `PROT_*`.
     pages: BTreeMap<u64, i32>,
 }
 
 impl Memory {
     pub fn new() -> io::Result<Self> {
+        let (mode, levels) = host_mode();
         Ok(Memory {
             root: anonymous(PAGE, 0, false)?,
+            mode,
+            levels,
             pages: BTreeMap::new(),
         })
     }
 
     /// vsatp for this table (ASID 0).
     pub fn vsatp(&self) -> u64 {
-        (SV48 << 60) | (self.root / PAGE)
+        (self.mode << 60) | (self.root / PAGE)
     }
 
     fn slot(&self, va: u64, create: bool) -> io::Result<Option<u64>> {
         let mut table = self.root;
-        for level in (1..LEVELS).rev() {
+        for level in (1..self.levels).rev() {
             let slot = table + ((va >> (12 + 9 * level)) & 0x1ff) * 8;
             // SAFETY: `slot` is inside a page-table page this structure allocated.
             let pte = unsafe { std::ptr::read_volatile(slot as *const u64) };

@@ -28,6 +28,8 @@ use crate::handler::Policies;
 pub enum VsError {
     #[error("the vsmode backend needs riscv64 with the H extension and /dev/rune")]
     Unsupported,
+    #[error("the vsmode backend needs riscv64 with the H extension and /dev/rune: {0}")]
+    Unavailable(std::io::Error),
     #[error("/dev/rune: {0}")]
     Device(std::io::Error),
     #[error("{0}: {1}")]
@@ -65,7 +67,7 @@ pub fn run(policies: Policies, argv: &[String], events: Sink) -> Result<i32, VsE
     };
     use std::os::fd::AsRawFd as _;
 
-    let device = dev::Device::open().map_err(VsError::Device)?;
+    let device = dev::Device::open().map_err(VsError::Unavailable)?;
     let vcpu = device.create().map_err(VsError::Device)?;
     let path = find_program(&argv[0])?;
     let mut mem = memory::Memory::new().map_err(|e| VsError::Io("page table".into(), e))?;
@@ -101,6 +103,7 @@ pub fn run(policies: Policies, argv: &[String], events: Sink) -> Result<i32, VsE
         events,
         brk: (loaded.brk, loaded.brk),
         own_fds: Vec::new(),
+        debug: std::env::var_os("RUNE_SHIM_DEBUG").is_some(),
     };
     rt.own_fds.push(vcpu.raw_fd());
     rt.own_fds.push(device.raw_fd());
@@ -111,6 +114,13 @@ pub fn run(policies: Policies, argv: &[String], events: Sink) -> Result<i32, VsE
         vcpu.enter(&mut st).map_err(VsError::Device)?;
         match st.exit.reason {
             RUNE_EXIT_HYPERCALL if st.regs.get(17) == trap::HCALL_TRAP => rt.serve(),
+            RUNE_EXIT_HYPERCALL if st.regs.get(17) == trap::HCALL_HANDLER_FAULT => {
+                eprintln!(
+                    "rune-shim: fault in the VS-mode handler (scause {:#x}, stval {:#x}, sepc {:#x})",
+                    st.csrs.vscause, st.csrs.vstval, st.csrs.vsepc
+                );
+                sys::die_by(libc::SIGSYS);
+            }
             RUNE_EXIT_SIGNAL => {}
             RUNE_EXIT_FAULT if st.regs.mode == RUNE_MODE_VS => {
                 // A trap inside the vector itself: the program cannot go on.

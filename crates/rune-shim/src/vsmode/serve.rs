@@ -30,6 +30,8 @@ pub struct Runtime {
     pub brk: (u64, u64),
     /// Descriptors of the shim the program must not touch.
     pub own_fds: Vec<RawFd>,
+    /// RUNE_SHIM_DEBUG: every call and trap on standard error.
+    pub debug: bool,
 }
 
 /// A call's result: a value, or a negative errno.
@@ -48,7 +50,7 @@ impl Runtime {
         if cause != CAUSE_USER_ECALL {
             // A page fault on a page the program does not have, or any other exception:
             // what the kernel's default action for it would do.
-            if std::env::var_os("RUNE_SHIM_DEBUG").is_some() {
+            if self.debug {
                 eprintln!(
                     "rune-shim: program trap: cause {cause} at pc {:#x}, tval {:#x}",
                     self.reg(F_PC),
@@ -68,6 +70,9 @@ impl Runtime {
             .and_then(|n| Arch::Riscv64.name(n))
             .unwrap_or("unknown");
         let value = self.call(name, nr, args);
+        if self.debug {
+            eprintln!("rune-shim: {name}{args:x?} = {value}");
+        }
         memory::set_frame_word(self.frame, A0, value as u64);
         memory::set_frame_word(self.frame, F_PC, self.reg(F_PC) + 4);
     }

@@ -8,6 +8,8 @@
 
 /// `a7` of the hypercall the vector makes: "the program trapped; see the frame".
 pub const HCALL_TRAP: u64 = 0x5254_5250;
+/// `a7` of the hypercall for a trap inside the vector itself.
+pub const HCALL_HANDLER_FAULT: u64 = 0x5254_4846;
 
 /// Frame layout, in u64 words: x0..x31 (x0 unused), then these (and sstatus at 35).
 pub const F_PC: usize = 32;
@@ -23,8 +25,13 @@ std::arch::global_asm!(
     ".globl rune_vs_vector",
     "rune_vs_vector:",
     "  csrrw tp, sscratch, tp",
+    // sscratch is 0 while the vector runs: a trap now is a trap inside the handler.
+    "  beqz tp, 2f",
     "  sd t0, 40(tp)",
     "  sd t1, 48(tp)",
+    "  csrr t0, sscratch",
+    "  sd t0, 32(tp)",
+    "  csrw sscratch, zero",
     // The fast path: a U-mode ecall whose answer the policy fixes, answered right here.
     "  csrr t0, scause",
     "  li t1, 8",
@@ -40,6 +47,8 @@ std::arch::global_asm!(
     "  csrr t0, sepc",
     "  addi t0, t0, 4",
     "  csrw sepc, t0",
+    "  ld t0, 32(tp)",
+    "  csrw sscratch, t0",
     "  ld t0, 40(tp)",
     "  ld t1, 48(tp)",
     "  csrrw tp, sscratch, tp",
@@ -74,8 +83,6 @@ std::arch::global_asm!(
     "  sd t4, 232(tp)",
     "  sd t5, 240(tp)",
     "  sd t6, 248(tp)",
-    "  csrr t0, sscratch",
-    "  sd t0, 32(tp)",
     "  csrr t0, sepc",
     "  sd t0, 256(tp)",
     "  csrr t0, scause",
@@ -124,6 +131,11 @@ std::arch::global_asm!(
     "  ld t6, 248(tp)",
     "  csrrw tp, sscratch, tp",
     "  sret",
+    // A trap inside the handler: nothing in it can be trusted; leave for good.
+    "2:",
+    "  li a7, 0x52544846",
+    "  ecall",
+    "  j 2b",
     ".balign 4096",
     ".globl rune_vs_vector_end",
     "rune_vs_vector_end:",

@@ -127,7 +127,7 @@ fn serve(fds: [OwnedFd; 4], id: &str, policies: Policies) -> i32 {
         events: Sink::File(fs::File::from(events)),
     };
     match Supervisor::new(cfg, vec![conn], Some(accept)).and_then(Supervisor::run) {
-        Ok(()) => 0,
+        Ok(_) => 0,
         Err(_) => 1,
     }
 }
