@@ -36,9 +36,9 @@ done
 CARGO_TARGET_RISCV64GC_UNKNOWN_LINUX_GNU_LINKER=riscv64-linux-gnu-gcc \
 	CARGO_TARGET_RISCV64GC_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static" \
 	LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH="$cache/libseccomp/usr/lib/riscv64-linux-gnu" \
-	cargo build -q --manifest-path "$top/Cargo.toml" -p rune-shim -p rune-kmod --bins --example vs_hypercalls --example vu_rust \
+	cargo build -q --profile guest --manifest-path "$top/Cargo.toml" -p rune-shim -p rune-kmod --bins --example vs_hypercalls --example vu_rust \
 	--target riscv64gc-unknown-linux-gnu --target-dir "$cache/rust-target" >&2
-rust_out=$cache/rust-target/riscv64gc-unknown-linux-gnu/debug
+rust_out=$cache/rust-target/riscv64gc-unknown-linux-gnu/guest
 cp "$rust_out/examples/vs_hypercalls" "$rust_out/examples/vu_rust" "$root/usr/lib/rune-tests/"
 cp "$rust_out/rune-shim" "$root/bin/rune-shim"
 mkdir -p "$root/usr/lib/rune-tests/policies"

@@ -59,6 +59,11 @@ impl Sandbox {
     /// The command, ready to spawn: output goes to files (a pipe would be held open by
     /// anything the program leaves behind).
     pub fn command(&self, argv: &[&str]) -> Command {
+        self.command_with(&[], argv)
+    }
+
+    /// As `command`, with more options for `rune-shim run`.
+    pub fn command_with(&self, options: &[&str], argv: &[&str]) -> Command {
         // Each run's events alone.
         let _ = std::fs::remove_file(self.path("events.jsonl"));
         let mut cmd = Command::new(rune_shim());
@@ -67,6 +72,7 @@ impl Sandbox {
             .arg(self.path("policy.json"))
             .arg("--events")
             .arg(self.path("events.jsonl"))
+            .args(options)
             .arg("--")
             .args(argv)
             .stdin(Stdio::null())
@@ -89,7 +95,14 @@ impl Sandbox {
     }
 
     pub fn run(&self, argv: &[&str]) -> Outcome {
-        let status = self.command(argv).status().expect("run rune-shim");
+        self.run_with(&[], argv)
+    }
+
+    pub fn run_with(&self, options: &[&str], argv: &[&str]) -> Outcome {
+        let status = self
+            .command_with(options, argv)
+            .status()
+            .expect("run rune-shim");
         self.outcome(status.code().unwrap_or(-1))
     }
 }

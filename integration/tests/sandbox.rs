@@ -302,3 +302,57 @@ fn a_refused_exec_says_why() {
     let out = sb.run(&["/bin/sh", "-c", &script]);
     assert_eq!(out.stdout, "ok\n126\n", "{out:?}");
 }
+
+/// ARCHITECTURE.md §6, "never looser than OCI": a call the container's profile denies stays
+/// denied when the Rune policy emulates it; a profile that cannot be read or compiled is named
+/// and nothing runs.
+#[test]
+#[ignore = "needs root and a release rune-shim: run with make test"]
+fn the_oci_profile_is_never_loosened() {
+    let sb = sandbox_with(|_| {
+        r#"{"runeVersion": 1, "defaultAction": "allow", "rules": [
+        {"name": "fake-ppid", "syscalls": ["getppid"], "action": "emulate", "return": 4242}]}"#
+            .to_owned()
+    });
+    let profile = sb.write(
+        "config.json",
+        r#"{"ociVersion": "1.0.2", "linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}}}"#,
+    );
+    let profile = profile.to_str().unwrap();
+    let out = sb.run(&["/bin/sh", "-c", "echo $PPID"]);
+    assert_eq!(out.stdout.trim(), "4242", "the emulation alone: {out:?}");
+    let out = sb.run_with(
+        &["--oci-seccomp", profile],
+        &["/bin/sh", "-c", "echo $PPID"],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_ne!(
+        out.stdout.trim(),
+        "4242",
+        "the profile's denial was loosened: {out:?}"
+    );
+
+    let marker = sb.path("ran");
+    let touch = ["/bin/touch", marker.to_str().unwrap()];
+    for (text, what) in [
+        (
+            r#"{"defaultAction": "SCMP_ACT_NOPE"}"#,
+            "not an OCI seccomp profile",
+        ),
+        (
+            r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"],
+               "action": "SCMP_ACT_ERRNO", "args": [{"index": 9, "value": 0, "op": "SCMP_CMP_EQ"}]}]}"#,
+            "syscalls[0]: argument index 9 is out of range",
+        ),
+    ] {
+        let bad = sb.write("bad.json", text);
+        let out = sb.run_with(&["--oci-seccomp", bad.to_str().unwrap()], &touch);
+        assert_eq!(out.code, 125, "{out:?}");
+        assert!(
+            out.stderr.contains(bad.to_str().unwrap()) && out.stderr.contains(what),
+            "{out:?}"
+        );
+        assert!(!marker.exists(), "the program ran under a bad profile");
+    }
+}

@@ -14,6 +14,7 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
+#include <linux/version.h>
 #include <asm/sbi.h>
 
 #include "rune.h"
@@ -242,13 +243,68 @@ static unsigned long rune_prot(struct vm_area_struct *vma, unsigned long scause)
 }
 
 /*
+ * The vDSO's data pages ([vvar], just below the vDSO's text) are a PFN map,
+ * which get_user_pages refuses. They are kernel pages the process may only
+ * read: mapped read-only for loads, they let the vDSO's clock run in the
+ * guest without an exit.
+ */
+static bool rune_is_vvar(struct vm_area_struct *vma)
+{
+	return (vma->vm_flags & VM_PFNMAP) &&
+	       !(vma->vm_flags & (VM_WRITE | VM_MAYWRITE | VM_EXEC)) &&
+	       vma->vm_end == (unsigned long)vma->vm_mm->context.vdso;
+}
+
+static int rune_follow_pfn(struct vm_area_struct *vma, unsigned long addr,
+			   unsigned long *pfn)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	struct follow_pfnmap_args args = { .vma = vma, .address = addr };
+	int ret = follow_pfnmap_start(&args);
+
+	if (ret)
+		return ret;
+	*pfn = args.pfn;
+	follow_pfnmap_end(&args);
+	return 0;
+#else
+	spinlock_t *ptl;
+	pte_t *ptep;
+	int ret = follow_pte(vma->vm_mm, addr, &ptep, &ptl);
+
+	if (ret)
+		return ret;
+	*pfn = pte_pfn(ptep_get(ptep));
+	pte_unmap_unlock(ptep, ptl);
+	return 0;
+#endif
+}
+
+/* Called with the mmap lock held for read. */
+static int rune_vvar_pfn(struct vm_area_struct *vma, unsigned long addr,
+			 unsigned long scause, unsigned long *pfn)
+{
+	int ret;
+
+	if (scause != EXC_LOAD_GUEST_PAGE_FAULT)
+		return -EFAULT;
+	if (!rune_follow_pfn(vma, addr, pfn))
+		return 0;
+	/* not touched by the process yet: fault it in as its own read would */
+	ret = fixup_user_fault(vma->vm_mm, addr, 0, NULL);
+	if (ret)
+		return ret;
+	return rune_follow_pfn(vma, addr, pfn);
+}
+
+/*
  * Maps the page of the process at gpa for the access scause failed on.
  * 0: mapped; -EFAULT: the process may not make that access there (the
  * guest gets a fault exit); -EINTR: a fatal signal interrupted the fault.
  */
 int rune_vm_fault(struct rune_vm *vm, unsigned long gpa, unsigned long scause)
 {
-	unsigned long addr = gpa & PAGE_MASK, prot, seq, *slot;
+	unsigned long addr = gpa & PAGE_MASK, prot, seq, pfn, *slot;
 	void *cache[RUNE_MAX_LEVELS] = {};
 	struct vm_area_struct *vma;
 	struct page *page;
@@ -267,8 +323,19 @@ int rune_vm_fault(struct rune_vm *vm, unsigned long gpa, unsigned long scause)
 	}
 retry:
 	seq = mmu_interval_read_begin(&vm->notifier);
+	page = NULL;
 	mmap_read_lock(vm->mm);
 	vma = vma_lookup(vm->mm, addr);
+	if (vma && rune_is_vvar(vma)) {
+		ret = rune_vvar_pfn(vma, addr, scause, &pfn);
+		mmap_read_unlock(vm->mm);
+		if (ret) {
+			ret = -EFAULT;
+			goto out;
+		}
+		prot = RUNE_PTE_V | RUNE_PTE_U | RUNE_PTE_A | RUNE_PTE_R;
+		goto map;
+	}
 	prot = vma ? rune_prot(vma, scause) : 0;
 	mmap_read_unlock(vm->mm);
 	if (!prot) {
@@ -287,17 +354,20 @@ retry:
 	}
 	if (prot & RUNE_PTE_W)
 		set_page_dirty_lock(page);
-
+	pfn = page_to_pfn(page);
+map:
 	spin_lock(&vm->lock);
 	if (mmu_interval_read_retry(&vm->notifier, seq)) {
 		spin_unlock(&vm->lock);
-		put_page(page);
+		if (page)
+			put_page(page);
 		goto retry;
 	}
 	slot = rune_walk(vm, addr, cache);
-	WRITE_ONCE(*slot, rune_pte(page_to_pfn(page), prot));
+	WRITE_ONCE(*slot, rune_pte(pfn, prot));
 	spin_unlock(&vm->lock);
-	put_page(page);
+	if (page)
+		put_page(page);
 out:
 	for (i = 0; i < ARRAY_SIZE(cache); i++)
 		free_page((unsigned long)cache[i]);

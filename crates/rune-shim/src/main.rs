@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use rune_shim::events::Sink;
 use rune_shim::handler::Policies;
+use rune_shim::oci_seccomp::OciProfile;
 use rune_shim::policy::{self, Backend};
 use rune_shim::vsmode;
 
@@ -31,6 +32,10 @@ enum Command {
         /// auto: vsmode where /dev/rune answers with the H extension, else seccomp.
         #[arg(long, value_enum, default_value = "auto")]
         backend: RunBackend,
+        /// The container's OCI seccomp profile (a config.json, or its linux.seccomp object):
+        /// installed under Rune's policy, and never loosened by an emulation or a rewrite.
+        #[arg(long, value_name = "FILE")]
+        oci_seccomp: Option<PathBuf>,
         #[arg(required = true, last = true)]
         argv: Vec<String>,
     },
@@ -68,6 +73,7 @@ fn run(
     policy: &Path,
     events: Option<&Path>,
     backend: RunBackend,
+    oci_seccomp: Option<&Path>,
     argv: &[String],
 ) -> Result<i32, String> {
     let backend = match backend {
@@ -77,6 +83,10 @@ fn run(
         RunBackend::Auto => Backend::Seccomp,
     };
     let admin = load(policy, Some(backend))?;
+    let oci = oci_seccomp
+        .map(OciProfile::load)
+        .transpose()
+        .map_err(|e| e.to_string())?;
     let sink = match events {
         Some(path) => Sink::File(
             std::fs::OpenOptions::new()
@@ -92,8 +102,10 @@ fn run(
         creator: None,
     };
     match backend {
-        Backend::Seccomp => rune_shim::run::run(policies, argv, sink).map_err(|e| e.to_string()),
-        Backend::Vsmode => vsmode::run(policies, argv, sink).map_err(|e| e.to_string()),
+        Backend::Seccomp => {
+            rune_shim::run::run(policies, oci.as_ref(), argv, sink).map_err(|e| e.to_string())
+        }
+        Backend::Vsmode => vsmode::run(policies, oci, argv, sink).map_err(|e| e.to_string()),
     }
 }
 
@@ -103,9 +115,16 @@ fn main() -> ExitCode {
             policy,
             events,
             backend,
+            oci_seccomp,
             argv,
         } => {
-            return match run(&policy, events.as_deref(), backend, &argv) {
+            return match run(
+                &policy,
+                events.as_deref(),
+                backend,
+                oci_seccomp.as_deref(),
+                &argv,
+            ) {
                 Ok(code) => ExitCode::from(code as u8),
                 Err(msg) => {
                     eprintln!("rune-shim: {msg}");

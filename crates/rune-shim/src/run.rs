@@ -11,6 +11,7 @@ use nix::sys::wait::WaitStatus;
 use crate::events::Sink;
 use crate::exec_rules;
 use crate::handler::Policies;
+use crate::oci_seccomp::OciProfile;
 use crate::seccomp::{self, Config, Supervisor, channel, handoff, sys};
 
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +25,14 @@ pub enum RunError {
 }
 
 /// Runs `argv` under `policies` and returns its exit status as a shell reports it.
-pub fn run(policies: Policies, argv: &[String], events: Sink) -> Result<i32, RunError> {
+/// `oci`, the container's profile when there is one, is installed below Rune's filter, as
+/// the runtime would have.
+pub fn run(
+    policies: Policies,
+    oci: Option<&OciProfile>,
+    argv: &[String],
+    events: Sink,
+) -> Result<i32, RunError> {
     let prog = seccomp::compile(&policies)?;
     let layers = exec_rules::layers(&policies);
     let cargv = argv
@@ -36,7 +44,7 @@ pub fn run(policies: Policies, argv: &[String], events: Sink) -> Result<i32, Run
         Some(pid) => pid,
         None => {
             drop(ours);
-            let err = enter(theirs.as_fd(), &prog, &layers, &cargv);
+            let err = enter(theirs.as_fd(), oci, &prog, &layers, &cargv);
             eprintln!("rune-shim: {}: {err}", argv[0]);
             sys::exit_child(if err.kind() == io::ErrorKind::NotFound {
                 127
@@ -69,15 +77,20 @@ pub fn run(policies: Policies, argv: &[String], events: Sink) -> Result<i32, Run
     }
 }
 
-/// In the child: no new privileges, Rune's filter, exec. Returns only on failure.
+/// In the child: no new privileges, the OCI filter, Rune's filter, exec. Returns only on
+/// failure.
 fn enter(
     sock: std::os::fd::BorrowedFd<'_>,
+    oci: Option<&OciProfile>,
     prog: &[libc::sock_filter],
     layers: &[exec_rules::Layer],
     argv: &[CString],
 ) -> io::Error {
     if let Err(e) = nix::sys::prctl::set_no_new_privs() {
         return e.into();
+    }
+    if let Some(Err(e)) = oci.map(|p| sys::install_plain(p.program())) {
+        return e;
     }
     if let Err(e) = exec_rules::apply(layers) {
         return io::Error::other(e);

@@ -47,6 +47,51 @@ rust)
 	[ "$out" = "$native" ] || fail "output '$out', natively '$native'"
 	echo "$out"
 	;;
+signals)
+	native=$($bin/vu_signals)
+	[ $? = 0 ] || fail "natively: $native"
+	out=$(vs --policy $pol/actions.json -- $bin/vu_signals)
+	[ $? = 0 ] || fail "$out"
+	[ "$out" = "$native" ] || fail "output '$out', natively '$native'"
+	echo "$out"
+	# the default action of a signal the program does not catch is still the kernel's
+	vs --policy $pol/actions.json -- $bin/vu_signals spin >/dev/null 2>&1 &
+	pid=$!
+	sleep 1
+	kill -TERM $pid
+	wait $pid
+	status=$?
+	[ "$status" = 143 ] || fail "SIGTERM: status $status, not 143"
+	;;
+vdso)
+	# the program's clock reads stay in VU-mode: a rule logging them sees none
+	rm -f /tmp/ev
+	secs=$(vs --policy $pol/time-log.json --events /tmp/ev -- $bin/vu_time) || fail "vu_time: $secs"
+	host=$(date +%s)
+	[ $((host - secs)) -le 2 ] && [ $((secs - host)) -le 2 ] || fail "the program's clock says $secs, the host's $host"
+	n=$(cat /tmp/ev 2>/dev/null | grep -c "\"syscall\":\"clock_gettime\"")
+	[ "$n" = 0 ] || fail "$n clock_gettime calls left VU-mode"
+	echo "20000 clock reads through the vDSO, none trapped; wall clock $secs (host $host)"
+	;;
+oci)
+	# the policy emulates getuid (4242); the container's profile denies it: denied it stays
+	out=$(vs --policy $pol/actions.json -- $bin/vu_hello)
+	echo "$out" | grep -q "uid 4242" || fail "the emulation is not in effect: $out"
+	for b in vsmode seccomp; do
+		rm -f /tmp/ev
+		out=$(rune-shim run --backend $b --policy $pol/actions.json --oci-seccomp $pol/oci-no-getuid.json \
+			--events /tmp/ev -- $bin/vu_hello)
+		[ $? = 3 ] || fail "$b: status"
+		echo "$out" | grep -q "uid -1" || fail "$b: getuid was not denied: $out"
+	done
+	rm -f /tmp/ev
+	vs --policy $pol/actions.json --oci-seccomp $pol/oci-no-getuid.json --events /tmp/ev -- $bin/vu_hello >/dev/null
+	grep -q '"syscall":"getuid".*"rule":"oci-seccomp"' /tmp/ev || fail "no event names the profile: $(cat /tmp/ev)"
+	out=$(vs --policy $pol/actions.json --oci-seccomp /tmp/no-such.json -- true 2>&1)
+	[ $? = 125 ] || fail "a missing profile: status not 125"
+	echo "$out" | grep -q "/tmp/no-such.json" || fail "a missing profile is not named: $out"
+	echo "getuid emulated by the policy, denied by the profile: EPERM on both backends"
+	;;
 actions)
 	# The same policy and the same expected events as the seccomp backend.
 	setup

@@ -230,8 +230,14 @@ pub fn compile(policies: &Policies) -> Result<Vec<libc::sock_filter>, CompileErr
             }
         }
     }
+    Ok(export(&ctx)?)
+}
+
+/// The BPF program of a libseccomp filter (through a file: libseccomp 2.5 has no in-memory
+/// export).
+pub fn export(ctx: &ScmpFilterContext) -> std::io::Result<Vec<libc::sock_filter>> {
     let mut file = tempfile::tempfile()?;
-    ctx.export_bpf(&file)?;
+    ctx.export_bpf(&file).map_err(std::io::Error::other)?;
     file.rewind()?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)?;

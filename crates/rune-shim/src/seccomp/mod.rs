@@ -14,5 +14,5 @@ mod serve_open;
 pub mod supervisor;
 pub mod sys;
 
-pub use compile::{CompileError, compile, decode, encode, needs_supervisor};
+pub use compile::{CompileError, compile, decode, encode, export, needs_supervisor};
 pub use supervisor::{Config, Supervisor};

@@ -19,26 +19,34 @@ fn owned(ret: libc::c_long) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Installs `prog` on the calling thread with `SECCOMP_FILTER_FLAG_NEW_LISTENER |
-/// SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` and returns the listener (close-on-exec).
-pub fn install_filter(prog: &[libc::sock_filter]) -> io::Result<OwnedFd> {
+fn set_filter(prog: &[libc::sock_filter], flags: libc::c_ulong) -> io::Result<libc::c_long> {
     let len = u16::try_from(prog.len()).map_err(|_| io::Error::from_raw_os_error(libc::E2BIG))?;
     let fprog = libc::sock_fprog {
         len,
         filter: prog.as_ptr().cast_mut(),
     };
-    let flags =
-        libc::SECCOMP_FILTER_FLAG_NEW_LISTENER | libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
     // SAFETY: `fprog` points at `prog`, which outlives the call; the kernel copies the program.
-    let ret = unsafe {
+    check(unsafe {
         libc::syscall(
             libc::SYS_seccomp,
             libc::SECCOMP_SET_MODE_FILTER,
             flags,
             &fprog as *const libc::sock_fprog,
         )
-    };
-    owned(ret)
+    })
+}
+
+/// Installs `prog` on the calling thread with `SECCOMP_FILTER_FLAG_NEW_LISTENER |
+/// SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` and returns the listener (close-on-exec).
+pub fn install_filter(prog: &[libc::sock_filter]) -> io::Result<OwnedFd> {
+    let flags =
+        libc::SECCOMP_FILTER_FLAG_NEW_LISTENER | libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+    owned(set_filter(prog, flags)?)
+}
+
+/// Installs `prog` (a filter without a listener: the container's OCI profile).
+pub fn install_plain(prog: &[libc::sock_filter]) -> io::Result<()> {
+    set_filter(prog, 0).map(|_| ())
 }
 
 pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {

@@ -159,8 +159,18 @@ fn uses(name: &str, a: &[u64; 6]) -> Option<Vec<Use>> {
             Read(3, Fixed(8)),
         ],
         "rt_sigprocmask" => vec![Read(1, Fixed(8)), Write(2, Fixed(8))],
-        // struct sigaction as the kernel takes it: handler, flags, mask
-        "rt_sigaction" => vec![Read(1, Fixed(24)), Write(2, Fixed(24))],
+        "rt_sigsuspend" => vec![Read(0, Fixed(8))],
+        "rt_sigpending" => vec![Write(0, Fixed(8))],
+        "rt_sigtimedwait" => vec![
+            Read(0, Fixed(8)),
+            Write(1, Fixed(128)),
+            Read(2, Fixed(TIMESPEC)),
+        ],
+        "rt_sigqueueinfo" => vec![Read(2, Fixed(128))],
+        "rt_tgsigqueueinfo" => vec![Read(3, Fixed(128))],
+        // struct itimerval: two timevals
+        "setitimer" => vec![Read(1, Fixed(32)), Write(2, Fixed(32))],
+        "getitimer" => vec![Write(1, Fixed(32))],
         "epoll_ctl" => vec![Read(3, Fixed(12))],
         "epoll_pwait" => vec![Write(1, Times(2, 12)), Read(4, Fixed(8))],
         "timerfd_settime" => vec![Read(2, Fixed(32)), Write(3, Fixed(32))],

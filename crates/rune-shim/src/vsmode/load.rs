@@ -134,27 +134,26 @@ pub fn load(
         .map_err(|e| VsError::Io("the program's stack".into(), e))?;
     mem.give(stack, STACK, libc::PROT_READ | libc::PROT_WRITE)
         .map_err(|e| VsError::Io("the program's stack".into(), e))?;
-    let sp = initial_stack(
-        stack + STACK,
-        argv,
-        envp,
-        &[
-            (libc::AT_PHDR, phdr),
-            (libc::AT_PHENT, 56),
-            (libc::AT_PHNUM, u64::from(program.exe.phnum)),
-            (libc::AT_PAGESZ, PAGE),
-            (libc::AT_BASE, interp.as_ref().map_or(0, |i| i.base)),
-            (libc::AT_FLAGS, 0),
-            (libc::AT_ENTRY, entry),
-            (libc::AT_HWCAP, hwcap()),
-            (libc::AT_CLKTCK, 100),
-            (libc::AT_UID, u64::from(nix::unistd::getuid().as_raw())),
-            (libc::AT_EUID, u64::from(nix::unistd::geteuid().as_raw())),
-            (libc::AT_GID, u64::from(nix::unistd::getgid().as_raw())),
-            (libc::AT_EGID, u64::from(nix::unistd::getegid().as_raw())),
-            (libc::AT_SECURE, 0),
-        ],
-    );
+    let mut aux = vec![
+        (libc::AT_PHDR, phdr),
+        (libc::AT_PHENT, 56),
+        (libc::AT_PHNUM, u64::from(program.exe.phnum)),
+        (libc::AT_PAGESZ, PAGE),
+        (libc::AT_BASE, interp.as_ref().map_or(0, |i| i.base)),
+        (libc::AT_FLAGS, 0),
+        (libc::AT_ENTRY, entry),
+        (libc::AT_HWCAP, hwcap()),
+        (libc::AT_CLKTCK, 100),
+        (libc::AT_UID, u64::from(nix::unistd::getuid().as_raw())),
+        (libc::AT_EUID, u64::from(nix::unistd::geteuid().as_raw())),
+        (libc::AT_GID, u64::from(nix::unistd::getgid().as_raw())),
+        (libc::AT_EGID, u64::from(nix::unistd::getegid().as_raw())),
+        (libc::AT_SECURE, 0),
+    ];
+    if let Some(vdso) = lend_vdso(mem).map_err(|e| VsError::Io("the vDSO".into(), e))? {
+        aux.push((libc::AT_SYSINFO_EHDR, vdso));
+    }
+    let sp = initial_stack(stack + STACK, argv, envp, &aux);
     // The heap starts a random number of pages past the program, as arch_randomize_brk does.
     let brk = program.end + (random_u64() % (1 << 13)) * PAGE;
     Ok(Loaded {
@@ -162,6 +161,28 @@ pub fn load(
         sp,
         brk,
     })
+}
+
+/// The process's own vDSO, lent to the program: its text readable and executable, its data
+/// pages readable (the module maps them for loads), so clock_gettime runs in VU-mode without
+/// an exit. Returns its address for AT_SYSINFO_EHDR, as the kernel's loader would.
+fn lend_vdso(mem: &Memory) -> std::io::Result<Option<u64>> {
+    let maps = std::fs::read_to_string("/proc/self/maps")?;
+    let range = |name: &str| {
+        maps.lines().find(|l| l.ends_with(name)).and_then(|l| {
+            let (lo, hi) = l.split_whitespace().next()?.split_once('-')?;
+            Some((
+                u64::from_str_radix(lo, 16).ok()?,
+                u64::from_str_radix(hi, 16).ok()?,
+            ))
+        })
+    };
+    let (Some(text), Some(data)) = (range("[vdso]"), range("[vvar]")) else {
+        return Ok(None);
+    };
+    mem.lend(text.0, text.1 - text.0, libc::PROT_READ | libc::PROT_EXEC)?;
+    mem.lend(data.0, data.1 - data.0, libc::PROT_READ)?;
+    Ok(Some(text.0))
 }
 
 fn hwcap() -> u64 {

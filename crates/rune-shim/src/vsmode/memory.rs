@@ -161,6 +161,17 @@ impl Memory {
         Ok(())
     }
 
+    /// Lets the program use [addr, addr + len) with `prot` without making it its own: it
+    /// cannot unmap, remap or protect those pages, nor name them in a call (the vDSO, which
+    /// the shim's own C library uses too).
+    pub fn lend(&self, addr: u64, len: u64, prot: i32) -> io::Result<()> {
+        let bits = leaf_bits(prot);
+        for page in (addr..addr + len).step_by(PAGE as usize) {
+            self.set(page, bits)?;
+        }
+        Ok(())
+    }
+
     pub fn take(&mut self, addr: u64, len: u64) -> io::Result<()> {
         for page in (addr..addr + len).step_by(PAGE as usize) {
             self.set(page, 0)?;
@@ -225,6 +236,28 @@ pub fn read_cstr(mem: &Memory, addr: u64, max: usize) -> Option<Vec<u8>> {
         at += 1;
     }
     None
+}
+
+/// `len` bytes of the program, copied out, if it may read all of them.
+pub fn read_bytes(mem: &Memory, addr: u64, len: u64) -> Option<Vec<u8>> {
+    if len == 0 || !mem.readable(addr, len, false) {
+        return None;
+    }
+    let mut out = vec![0u8; len as usize];
+    // SAFETY: every byte lies in a readable page of the program in this address space; the
+    // program does not run while the shim copies (it has no second thread).
+    unsafe { std::ptr::copy_nonoverlapping(addr as *const u8, out.as_mut_ptr(), out.len()) };
+    Some(out)
+}
+
+/// Copies `bytes` into the program's memory at `addr`, if it may write all of it there.
+pub fn write_bytes(mem: &Memory, addr: u64, bytes: &[u8]) -> bool {
+    if bytes.is_empty() || !mem.readable(addr, bytes.len() as u64, true) {
+        return false;
+    }
+    // SAFETY: as in `read_bytes`, with pages the program may write.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), addr as *mut u8, bytes.len()) };
+    true
 }
 
 /// Reads or writes a u64 of the VS-only trap frame.

@@ -17,12 +17,15 @@ mod memory;
 #[cfg(target_arch = "riscv64")]
 mod serve;
 #[cfg(target_arch = "riscv64")]
+mod signal;
+#[cfg(target_arch = "riscv64")]
 mod sys;
 #[cfg(target_arch = "riscv64")]
 mod trap;
 
 use crate::events::Sink;
 use crate::handler::Policies;
+use crate::oci_seccomp::OciProfile;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VsError {
@@ -55,12 +58,22 @@ pub fn available() -> bool {
 /// Runs `argv` in VU-mode under `policies`; returns only if it cannot start it (the program's
 /// exit is the process's exit).
 #[cfg(not(target_arch = "riscv64"))]
-pub fn run(_policies: Policies, _argv: &[String], _events: Sink) -> Result<i32, VsError> {
+pub fn run(
+    _policies: Policies,
+    _oci: Option<OciProfile>,
+    _argv: &[String],
+    _events: Sink,
+) -> Result<i32, VsError> {
     Err(VsError::Unsupported)
 }
 
 #[cfg(target_arch = "riscv64")]
-pub fn run(policies: Policies, argv: &[String], events: Sink) -> Result<i32, VsError> {
+pub fn run(
+    policies: Policies,
+    oci: Option<OciProfile>,
+    argv: &[String],
+    events: Sink,
+) -> Result<i32, VsError> {
     use rune_kmod::{
         RUNE_EXIT_FAULT, RUNE_EXIT_HYPERCALL, RUNE_EXIT_SIGNAL, RUNE_MODE_VS, RUNE_MODE_VU,
         RuneVcpuState,
@@ -78,7 +91,7 @@ pub fn run(policies: Policies, argv: &[String], events: Sink) -> Result<i32, VsE
     for page in (vector..vector_end).step_by(memory::PAGE as usize) {
         mem.map_shim(page, true).map_err(setup)?;
     }
-    let fast = fast_table(&policies).map_err(setup)?;
+    let fast = fast_table(&policies, oci.as_ref()).map_err(setup)?;
     for page in (fast..fast + trap::FAST_CALLS * 16).step_by(memory::PAGE as usize) {
         mem.map_shim(page, false).map_err(setup)?;
     }
@@ -96,13 +109,25 @@ pub fn run(policies: Policies, argv: &[String], events: Sink) -> Result<i32, VsE
     // FP on for the program; time readable in VU.
     st.csrs.vsstatus = 0x6000;
     st.csrs.scounteren = 0x2;
+    // The software interrupt that stops the program for a signal (never raised otherwise).
+    st.csrs.vsie = serve::SSIP;
+    let signals = signal::Signals::new(&mut mem).map_err(setup)?;
+    // Forwarded calls are this process's own: the kernel applies the profile to them.
+    nix::sys::prctl::set_no_new_privs().map_err(|e| setup(e.into()))?;
+    if let Some(p) = &oci {
+        crate::seccomp::sys::install_plain(p.program()).map_err(setup)?;
+    }
     let mut rt = serve::Runtime {
+        st,
         mem,
         frame,
         policies,
+        oci,
         events,
         brk: (loaded.brk, loaded.brk),
         own_fds: Vec::new(),
+        signals,
+        resumed: false,
         debug: std::env::var_os("RUNE_SHIM_DEBUG").is_some(),
     };
     rt.own_fds.push(vcpu.raw_fd());
@@ -111,7 +136,8 @@ pub fn run(policies: Policies, argv: &[String], events: Sink) -> Result<i32, VsE
         rt.own_fds.push(f.as_raw_fd());
     }
     loop {
-        vcpu.enter(&mut st).map_err(VsError::Device)?;
+        vcpu.enter(&mut rt.st).map_err(VsError::Device)?;
+        let st = &rt.st;
         match st.exit.reason {
             RUNE_EXIT_HYPERCALL if st.regs.get(17) == trap::HCALL_TRAP => rt.serve(),
             RUNE_EXIT_HYPERCALL if st.regs.get(17) == trap::HCALL_HANDLER_FAULT => {
@@ -121,7 +147,13 @@ pub fn run(policies: Policies, argv: &[String], events: Sink) -> Result<i32, VsE
                 );
                 sys::die_by(libc::SIGSYS);
             }
-            RUNE_EXIT_SIGNAL => {}
+            RUNE_EXIT_SIGNAL => {
+                // A signal for a handler of the program: stop it at its next instruction in
+                // VU-mode (not inside the vector) and deliver from there.
+                if sys::any_pending() {
+                    rt.st.csrs.vsip |= serve::SSIP;
+                }
+            }
             RUNE_EXIT_FAULT if st.regs.mode == RUNE_MODE_VS => {
                 // A trap inside the vector itself: the program cannot go on.
                 eprintln!(
@@ -130,7 +162,7 @@ pub fn run(policies: Policies, argv: &[String], events: Sink) -> Result<i32, VsE
                 );
                 sys::die_by(libc::SIGSYS);
             }
-            RUNE_EXIT_FAULT => sys::die_by(match debug_fault(&st).exit.scause {
+            RUNE_EXIT_FAULT => sys::die_by(match debug_fault(st).exit.scause {
                 20 | 21 | 23 => libc::SIGSEGV,
                 _ => libc::SIGILL,
             }),
@@ -145,13 +177,17 @@ pub fn run(policies: Policies, argv: &[String], events: Sink) -> Result<i32, VsE
 /// The answers the VS-mode vector gives by itself: per call number, (1, value) when the
 /// policies fix it to an emulated value or an errno and want no event for it.
 #[cfg(target_arch = "riscv64")]
-fn fast_table(policies: &Policies) -> std::io::Result<u64> {
+fn fast_table(policies: &Policies, oci: Option<&OciProfile>) -> std::io::Result<u64> {
     use crate::handler::Verdict;
     let table = memory::anonymous(trap::FAST_CALLS * 16, 0, false)?;
     for nr in 0..trap::FAST_CALLS {
         let Some(name) = crate::syscalls::Arch::Riscv64.name(nr as i32) else {
             continue;
         };
+        // The profile is evaluated per call unless it allows this one whatever its arguments.
+        if oci.is_some_and(|p| !p.always_allows(name)) {
+            continue;
+        }
         let value = match policies.fixed_decision(name) {
             Some((d, _)) if d.log => continue,
             Some((d, _)) => match d.verdict {

@@ -7,29 +7,44 @@
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
+use rune_kmod::RuneVcpuState;
+
 use super::args;
 use super::memory::{self, Memory, PAGE, read_cstr};
+use super::signal::{self, Interrupted, Signals};
 use super::sys;
 use super::trap::{F_CAUSE, F_PC, F_TVAL};
 use crate::events::{Event, Sink, now};
 use crate::handler::{Call, Decision, Policies, Source, Verdict};
+use crate::oci_seccomp::{OciProfile, OciVerdict};
 use crate::syscalls::Arch;
 
 const CAUSE_USER_ECALL: u64 = 8;
+/// The VS software interrupt the shim raises (vsip.SSIP) to stop the program for a signal.
+pub const CAUSE_SIGNAL_KICK: u64 = (1 << 63) | 1;
+pub const SSIP: u64 = 1 << 1;
 const A0: usize = 10;
 const A7: usize = 17;
 const PATH_MAX: usize = 4096;
 
 #[derive(Debug)]
 pub struct Runtime {
+    /// The program's registers and CSRs between entries.
+    pub st: RuneVcpuState,
     pub mem: Memory,
     pub frame: u64,
     pub policies: Policies,
+    /// The container's OCI seccomp profile: the kernel runs it on forwarded calls, the shim
+    /// on the calls it answers itself.
+    pub oci: Option<OciProfile>,
     pub events: Sink,
     /// The program's heap: where it starts and where it ends now.
     pub brk: (u64, u64),
     /// Descriptors of the shim the program must not touch.
     pub own_fds: Vec<RawFd>,
+    pub signals: Signals,
+    /// Set by a call that put the program's whole context into the frame (rt_sigreturn).
+    pub resumed: bool,
     /// RUNE_SHIM_DEBUG: every call and trap on standard error.
     pub debug: bool,
 }
@@ -47,34 +62,79 @@ impl Runtime {
     /// Serves the trap in the frame; returns only if the program goes on.
     pub fn serve(&mut self) {
         let cause = self.reg(F_CAUSE);
-        if cause != CAUSE_USER_ECALL {
-            // A page fault on a page the program does not have, or any other exception:
-            // what the kernel's default action for it would do.
-            if self.debug {
-                eprintln!(
-                    "rune-shim: program trap: cause {cause} at pc {:#x}, tval {:#x}",
-                    self.reg(F_PC),
-                    self.reg(F_TVAL)
-                );
-            }
-            sys::die_by(match cause {
-                12 | 13 | 15 => libc::SIGSEGV,
-                3 => libc::SIGTRAP,
-                _ => libc::SIGILL,
-            });
+        if cause == CAUSE_SIGNAL_KICK {
+            self.st.csrs.vsip &= !SSIP;
+        } else if cause != CAUSE_USER_ECALL {
+            self.fault(cause);
+        } else {
+            self.syscall();
         }
+        if sys::any_pending() {
+            self.deliver(None, None);
+        }
+    }
+
+    fn deliver(&mut self, during: Option<u64>, interrupted: Option<Interrupted>) {
+        self.signals
+            .deliver_pending(&self.mem, self.frame, &mut self.st, during, interrupted);
+    }
+
+    /// A page fault on a page the program does not have, or any other exception: its
+    /// handler if it has one, else the kernel's default action for the signal.
+    fn fault(&mut self, cause: u64) {
+        let tval = self.reg(F_TVAL);
+        if self.debug {
+            eprintln!(
+                "rune-shim: program trap: cause {cause} at pc {:#x}, tval {tval:#x}",
+                self.reg(F_PC),
+            );
+        }
+        let (sig, code) = match cause {
+            12 | 13 | 15 if self.mem.prot(tval) != 0 => (libc::SIGSEGV, 2), // SEGV_ACCERR
+            12 | 13 | 15 => (libc::SIGSEGV, 1),                             // SEGV_MAPERR
+            1 | 5 | 7 => (libc::SIGSEGV, 2),                                // SEGV_ACCERR
+            3 => (libc::SIGTRAP, 1),                                        // TRAP_BRKPT
+            0 | 4 | 6 => (libc::SIGBUS, 1),                                 // BUS_ADRALN
+            _ => (libc::SIGILL, 1),                                         // ILL_ILLOPC
+        };
+        if !self
+            .signals
+            .fault(&self.mem, self.frame, &mut self.st, sig, code, tval)
+        {
+            sys::die_by(sig);
+        }
+    }
+
+    fn syscall(&mut self) {
         let nr = self.reg(A7);
         let args: [u64; 6] = std::array::from_fn(|i| self.reg(A0 + i));
         let name = i32::try_from(nr)
             .ok()
             .and_then(|n| Arch::Riscv64.name(n))
             .unwrap_or("unknown");
+        // A call that waits with a mask of its own: signals are judged by that mask.
+        let during = match name {
+            "rt_sigsuspend" => memory::read_u64(&self.mem, args[0]),
+            "ppoll" => memory::read_u64(&self.mem, args[3]),
+            "epoll_pwait" => memory::read_u64(&self.mem, args[4]),
+            _ => None,
+        };
         let value = self.call(name, nr, args);
         if self.debug {
             eprintln!("rune-shim: {name}{args:x?} = {value}");
         }
+        if std::mem::take(&mut self.resumed) {
+            return;
+        }
         memory::set_frame_word(self.frame, A0, value as u64);
         memory::set_frame_word(self.frame, F_PC, self.reg(F_PC) + 4);
+        if value == errno(libc::EINTR) && sys::any_pending() {
+            let interrupted = Interrupted {
+                a0: args[0],
+                restartable: signal::restartable(name),
+            };
+            self.deliver(during, Some(interrupted));
+        }
     }
 
     fn touches_own_fd(&self, name: &str, args: &[u64; 6]) -> bool {
@@ -118,6 +178,20 @@ impl Runtime {
         if self.touches_own_fd(name, &args) {
             return errno(libc::EBADF);
         }
+        // Calls the shim serves without making them: the profile is applied here.
+        if matches!(
+            name,
+            "brk"
+                | "set_tid_address"
+                | "set_robust_list"
+                | "rseq"
+                | "rt_sigaction"
+                | "sigaltstack"
+                | "rt_sigreturn"
+        ) && let Some(refused) = self.oci_refuses(name, args)
+        {
+            return refused;
+        }
         match name {
             "exit" | "exit_group" => sys::exit_group(args[0] as i32),
             "brk" => self.brk(args[0]) as i64,
@@ -140,16 +214,19 @@ impl Runtime {
             }
             // A second process, thread or program image under VS-mode comes later.
             "clone" | "clone3" | "execve" | "execveat" => self.refuse(name, args, libc::ENOSYS),
-            // The default action or ignoring a signal is the kernel's business; a handler
-            // would run the program's code outside VS-mode, so it is not installed (yet).
-            "rt_sigaction"
-                if args[1] == 0 || memory::read_u64(&self.mem, args[1]).is_some_and(|h| h <= 1) =>
-            {
-                self.decide_plain(name, args)
+            // The program's handlers are its own code: kept and run by the shim (signal.rs).
+            "rt_sigaction" => {
+                self.decided(name, args, |rt, c| rt.signals.sigaction(&rt.mem, c.args))
             }
-            "rt_sigaction" | "rt_sigreturn" | "sigaltstack" => {
-                self.refuse(name, args, libc::ENOSYS)
-            }
+            "sigaltstack" => self.decided(name, args, |rt, c| {
+                let sp = rt.reg(2);
+                rt.signals.sigaltstack(&rt.mem, c.args[0], c.args[1], sp)
+            }),
+            "rt_sigreturn" => self.decided(name, args, |rt, _| {
+                rt.signals.sigreturn(&rt.mem, rt.frame, &mut rt.st);
+                rt.resumed = true;
+                rt.reg(A0) as i64
+            }),
             "process_vm_writev" | "process_vm_readv" | "ptrace" | "io_uring_setup"
             | "io_uring_enter" | "io_uring_register" | "prctl" | "userfaultfd" | "memfd_secret"
             | "pkey_mprotect" | "remap_file_pages" | "shmat" => {
@@ -260,12 +337,28 @@ impl Runtime {
                 Some(true) => {}
             }
         }
-        self.act(&call, &d, source, None, |c| {
+        self.act(&call, &d, source, None, |_, c| {
             sys::syscall(
                 Arch::Riscv64.number(&c.name).map_or(u64::MAX, u64::from),
                 c.args,
             )
         })
+    }
+
+    /// A call the shim carries out itself (`run`) once the policy lets it through.
+    fn decided(
+        &mut self,
+        name: &str,
+        args: [u64; 6],
+        run: impl FnOnce(&mut Self, &Call) -> i64,
+    ) -> i64 {
+        let call = Call {
+            name: name.to_owned(),
+            args,
+            paths: Vec::new(),
+        };
+        let (d, source) = self.policies.decide(&call);
+        self.act(&call, &d, source, None, run)
     }
 
     /// Opens on the program's behalf: the object is looked up once (no magic links), the
@@ -303,7 +396,7 @@ impl Runtime {
             paths: vec![real.clone()],
         };
         let (d, source) = self.policies.decide(&call);
-        self.act(&call, &d, source, Some(&real), |c| {
+        self.act(&call, &d, source, Some(&real), |_, c| {
             let target = match (&d.verdict, &object) {
                 (Verdict::Rewrite(_), _) => c.paths.first().cloned().unwrap_or_default(),
                 (_, Found::Object(fd)) => format!("/proc/self/fd/{}", fd.as_raw_fd()),
@@ -318,8 +411,23 @@ impl Runtime {
         })
     }
 
+    /// What the OCI profile does instead when it refuses the original call (with an event).
+    fn oci_refuses(&mut self, name: &str, args: [u64; 6]) -> Option<i64> {
+        let nr = Arch::Riscv64.number(name)? as i32;
+        match self.oci.as_ref()?.verdict(nr, args, self.reg(F_PC)) {
+            OciVerdict::Allow => None,
+            OciVerdict::Errno(e) => Some(self.refuse_as(name, args, e, "oci-seccomp")),
+            OciVerdict::Enosys => Some(self.refuse_as(name, args, libc::ENOSYS, "oci-seccomp")),
+            OciVerdict::Kill => self.kill_as(name, args, "oci-seccomp"),
+        }
+    }
+
     /// The program reached for the shim: an event, and the program dies as a policy kill.
     fn attack(&mut self, name: &str, args: [u64; 6]) -> ! {
+        self.kill_as(name, args, "rune")
+    }
+
+    fn kill_as(&mut self, name: &str, args: [u64; 6], rule: &str) -> ! {
         let call = Call {
             name: name.to_owned(),
             args,
@@ -330,11 +438,16 @@ impl Runtime {
             rule: None,
             log: true,
         };
-        self.event(&call, &d, Source::None, None, None, None, "rune");
+        self.event(&call, &d, Source::None, None, None, None, rule);
         sys::die_by(libc::SIGSYS)
     }
 
     fn refuse(&mut self, name: &str, args: [u64; 6], e: i32) -> i64 {
+        self.refuse_as(name, args, e, "rune")
+    }
+
+    /// A call refused by Rune's own guards (`rule`) rather than by a policy, with an event.
+    fn refuse_as(&mut self, name: &str, args: [u64; 6], e: i32, rule: &str) -> i64 {
         let call = Call {
             name: name.to_owned(),
             args,
@@ -345,15 +458,7 @@ impl Runtime {
             rule: None,
             log: true,
         };
-        self.event(
-            &call,
-            &d,
-            Source::None,
-            None,
-            None,
-            Some(-i64::from(e)),
-            "rune",
-        );
+        self.event(&call, &d, Source::None, None, None, Some(errno(e)), rule);
         errno(e)
     }
 
@@ -363,13 +468,19 @@ impl Runtime {
         d: &Decision,
         source: Source,
         path: Option<&str>,
-        run: impl FnOnce(&Call) -> i64,
+        run: impl FnOnce(&mut Self, &Call) -> i64,
     ) -> i64 {
+        // An answer the kernel's filter would never see: never looser than the profile.
+        if matches!(d.verdict, Verdict::Emulate(_) | Verdict::Rewrite(_))
+            && let Some(refused) = self.oci_refuses(&call.name, call.args)
+        {
+            return refused;
+        }
         let (outcome, rewritten) = match &d.verdict {
-            Verdict::Allow | Verdict::Log => (run(call), None),
+            Verdict::Allow | Verdict::Log => (run(self, call), None),
             Verdict::Emulate(v) => ((*v), None),
             Verdict::Deny(e) => (errno(*e), None),
-            Verdict::Rewrite(c) => (run(c), c.paths.first().cloned()),
+            Verdict::Rewrite(c) => (run(self, c), c.paths.first().cloned()),
             Verdict::Kill => {
                 self.event(call, d, source, path, None, None, "");
                 sys::die_by(libc::SIGSYS);

@@ -2,6 +2,8 @@
 //! the handler checked it (the container's seccomp filter still applies: same process).
 #![allow(unsafe_code)]
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 /// The kernel's answer: a value, or a negative errno.
 pub fn syscall(nr: u64, a: [u64; 6]) -> i64 {
     // SAFETY: the caller checked every pointer argument against the program's own mappings
@@ -22,6 +24,8 @@ pub fn syscall(nr: u64, a: [u64; 6]) -> i64 {
 /// Ends the process the way the program's fault or the policy's kill would have: by the
 /// signal's default action.
 pub fn die_by(signal: i32) -> ! {
+    // The program may have blocked it (its rt_sigprocmask is the thread's).
+    set_mask(mask() & !(1 << (signal - 1)));
     // SAFETY: resetting a disposition and raising a signal at ourselves.
     unsafe {
         libc::signal(signal, libc::SIG_DFL);
@@ -40,4 +44,113 @@ pub fn own_fd(fd: std::os::fd::RawFd) -> std::os::fd::OwnedFd {
     use std::os::fd::FromRawFd as _;
     // SAFETY: `fd` is a fresh descriptor from a successful call; nothing else owns it.
     unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
+}
+
+/// The kernel's `struct sigaction` on riscv64: handler, flags, mask (no restorer).
+pub type KernelSigaction = [u64; 3];
+
+/// Sets (with `new`) and returns the process's own disposition of `sig`, unchanged: what the
+/// kernel keeps for the signals the program leaves to it (default and ignore).
+pub fn host_sigaction(sig: i32, new: Option<KernelSigaction>) -> Result<KernelSigaction, i32> {
+    let mut old: KernelSigaction = [0; 3];
+    let new_ptr = new.as_ref().map_or(0, |n| n.as_ptr() as u64);
+    // rt_sigaction(sig, new, old, sizeof(sigset_t))
+    let r = syscall(134, [sig as u64, new_ptr, old.as_mut_ptr() as u64, 8, 0, 0]);
+    if r < 0 { Err(-r as i32) } else { Ok(old) }
+}
+
+/// The signals a program handler caught and the shim has not delivered yet: a bit per
+/// signal and its siginfo, written by `note` (async-signal-safe: atomics only).
+static PENDING: AtomicU64 = AtomicU64::new(0);
+static INFO: [[AtomicU64; 16]; 64] = [const { [const { AtomicU64::new(0) }; 16] }; 64];
+
+extern "C" fn note(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    let Some(i) = usize::try_from(sig - 1).ok().filter(|&i| i < 64) else {
+        return;
+    };
+    // SAFETY: the kernel hands an SA_SIGINFO handler a valid 128-byte siginfo.
+    let words = unsafe { std::slice::from_raw_parts(info as *const u64, 16) };
+    for (slot, w) in INFO[i].iter().zip(words) {
+        slot.store(*w, Ordering::Relaxed);
+    }
+    PENDING.fetch_or(1 << i, Ordering::Release);
+}
+
+/// Makes the process catch `sig` into the pending set (no SA_RESTART: a forwarded call the
+/// signal interrupts comes back with EINTR, and the program's own SA_RESTART decides).
+pub fn catch(sig: i32) -> Result<(), i32> {
+    host_sigaction(
+        sig,
+        Some([note as *const () as u64, libc::SA_SIGINFO as u64, 0]),
+    )
+    .map(|_| ())
+}
+
+pub fn any_pending() -> bool {
+    PENDING.load(Ordering::Acquire) != 0
+}
+
+/// Takes the lowest pending signal and its siginfo.
+pub fn take_pending() -> Option<(i32, [u64; 16])> {
+    let bits = PENDING.load(Ordering::Acquire);
+    if bits == 0 {
+        return None;
+    }
+    let i = bits.trailing_zeros() as usize;
+    PENDING.fetch_and(!(1 << i), Ordering::AcqRel);
+    Some((
+        i as i32 + 1,
+        std::array::from_fn(|w| INFO[i][w].load(Ordering::Relaxed)),
+    ))
+}
+
+/// The thread's signal mask (the program's: its rt_sigprocmask calls are forwarded).
+pub fn mask() -> u64 {
+    let mut old = 0u64;
+    syscall(
+        135,
+        [
+            libc::SIG_BLOCK as u64,
+            0,
+            &mut old as *mut u64 as u64,
+            8,
+            0,
+            0,
+        ],
+    );
+    old
+}
+
+pub fn set_mask(mask: u64) {
+    let unblockable = (1u64 << (libc::SIGKILL - 1)) | (1 << (libc::SIGSTOP - 1));
+    let m = mask & !unblockable;
+    syscall(
+        135,
+        [
+            libc::SIG_SETMASK as u64,
+            &m as *const u64 as u64,
+            0,
+            8,
+            0,
+            0,
+        ],
+    );
+}
+
+/// Hands a caught signal back to the kernel as pending (it was blocked by the time the shim
+/// could deliver it): the kernel delivers it again once the program unblocks it.
+pub fn requeue(sig: i32, info: &[u64; 16]) {
+    let (pid, tid) = (std::process::id(), nix::unistd::gettid().as_raw());
+    // rt_tgsigqueueinfo(tgid, tid, sig, info)
+    syscall(
+        240,
+        [
+            u64::from(pid),
+            tid as u64,
+            sig as u64,
+            info.as_ptr() as u64,
+            0,
+            0,
+        ],
+    );
 }

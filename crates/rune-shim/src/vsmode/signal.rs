@@ -1,0 +1,398 @@
+//! Signals for the program. A handler the program installs is its own code and must run in
+//! VU-mode, so the kernel never gets it: the shim keeps the program's actions, has the
+//! process catch those signals into a pending set (`sys::catch`), and delivers each one the
+//! way the kernel's `setup_rt_frame` does: a `struct rt_sigframe` (siginfo, then a ucontext
+//! with the registers, the FP state, the signal mask and the alternate stack) on the
+//! program's stack or alternate stack, the handler entered with a0 = signal, a1 = &siginfo,
+//! a2 = &ucontext and `ra` at a `rt_sigreturn` trampoline, which undoes it. Default actions
+//! and ignored signals stay with the kernel: they act on the whole process, the program's.
+
+use rune_kmod::RuneVcpuState;
+
+use super::memory::{self, Memory, PAGE, frame_word, read_bytes, set_frame_word, write_bytes};
+use super::sys;
+use super::trap::F_PC;
+
+const SIGINFO: u64 = 128;
+/// Offsets in the riscv64 `struct ucontext` (asm/ucontext.h): the stack, the mask (padded
+/// to 128 bytes) and the 16-byte aligned mcontext (pc, x1..x31, then the FP state).
+const UC_STACK: u64 = 16;
+const UC_SIGMASK: u64 = 40;
+const UC_MCONTEXT: u64 = 176;
+const MC_FP: u64 = 256;
+const MC_FCSR: u64 = MC_FP + 256;
+const UCONTEXT: u64 = 960;
+const FRAME: u64 = SIGINFO + UCONTEXT;
+
+const SA_ONSTACK: u64 = 0x0800_0000;
+const SA_RESTART: u64 = 0x1000_0000;
+const SA_NODEFER: u64 = 0x4000_0000;
+const SA_RESETHAND: u64 = 0x8000_0000;
+const SS_ONSTACK: u64 = 1;
+const SS_DISABLE: u64 = 2;
+const SS_AUTODISARM: u64 = 1 << 31;
+const MINSIGSTKSZ: u64 = 2048;
+
+/// `li a7, 139` (rt_sigreturn); `ecall`: the kernel's vDSO trampoline, which unwinders know.
+const TRAMPOLINE: [u32; 2] = [0x08b0_0893, 0x0000_0073];
+
+/// Signals a fault raises: the shim serves those from the trap, never from the kernel
+/// (catching them in the process would swallow a fault of the shim itself).
+const SYNCHRONOUS: [i32; 6] = [
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGILL,
+    libc::SIGFPE,
+    libc::SIGTRAP,
+    libc::SIGSYS,
+];
+
+#[derive(Debug, Clone, Copy)]
+struct Action {
+    handler: u64,
+    flags: u64,
+    mask: u64,
+}
+
+/// A call a signal interrupted: where its `ecall` is, its first argument, and whether
+/// SA_RESTART may restart it.
+#[derive(Debug, Clone, Copy)]
+pub struct Interrupted {
+    pub a0: u64,
+    pub restartable: bool,
+}
+
+#[derive(Debug)]
+pub struct Signals {
+    actions: [Option<Action>; 64],
+    /// sigaltstack: (base, size, SS_AUTODISARM).
+    altstack: Option<(u64, u64, bool)>,
+    trampoline: u64,
+}
+
+fn bit(sig: i32) -> u64 {
+    1 << (sig - 1)
+}
+
+fn valid(sig: u64) -> Option<i32> {
+    (1..=64).contains(&sig).then_some(sig as i32)
+}
+
+fn words(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    bytes
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+}
+
+fn word_at(bytes: &[u8], at: u64) -> u64 {
+    words(&bytes[at as usize..]).next().unwrap_or(0)
+}
+
+fn put(bytes: &mut [u8], at: u64, value: u64) {
+    bytes[at as usize..at as usize + 8].copy_from_slice(&value.to_le_bytes());
+}
+
+impl Signals {
+    /// Maps the trampoline page (the program's, read and execute).
+    pub fn new(mem: &mut Memory) -> std::io::Result<Self> {
+        let page = memory::anonymous(PAGE, 0, false)?;
+        let code: Vec<u8> = TRAMPOLINE.iter().flat_map(|i| i.to_le_bytes()).collect();
+        memory::fill(page, &code);
+        memory::protect(page, PAGE, libc::PROT_READ | libc::PROT_EXEC)?;
+        // riscv_flush_icache: the hart fetches what was just stored.
+        sys::syscall(259, [page, page + PAGE, 0, 0, 0, 0]);
+        mem.give(page, PAGE, libc::PROT_READ | libc::PROT_EXEC)?;
+        Ok(Signals {
+            actions: [None; 64],
+            altstack: None,
+            trampoline: page,
+        })
+    }
+
+    /// rt_sigaction(sig, act, oldact, sigsetsize), for the program.
+    pub fn sigaction(&mut self, mem: &Memory, a: [u64; 6]) -> i64 {
+        let Some(sig) = valid(a[0]).filter(|_| a[3] == 8) else {
+            return -i64::from(libc::EINVAL);
+        };
+        if a[1] != 0 && (sig == libc::SIGKILL || sig == libc::SIGSTOP) {
+            return -i64::from(libc::EINVAL);
+        }
+        let new = match a[1] {
+            0 => None,
+            p => match read_bytes(mem, p, 24) {
+                Some(b) => Some([word_at(&b, 0), word_at(&b, 8), word_at(&b, 16)]),
+                None => return -i64::from(libc::EFAULT),
+            },
+        };
+        if a[2] != 0 {
+            let old = match self.actions[sig as usize - 1] {
+                Some(act) => [act.handler, act.flags, act.mask],
+                None => match sys::host_sigaction(sig, None) {
+                    Ok(old) => old,
+                    Err(e) => return -i64::from(e),
+                },
+            };
+            let bytes: Vec<u8> = old.iter().flat_map(|w| w.to_le_bytes()).collect();
+            if !write_bytes(mem, a[2], &bytes) {
+                return -i64::from(libc::EFAULT);
+            }
+        }
+        let Some([handler, flags, mask]) = new else {
+            return 0;
+        };
+        let slot = &mut self.actions[sig as usize - 1];
+        if handler <= 1 {
+            // SIG_DFL, SIG_IGN: the kernel's, exactly as the program asked.
+            *slot = None;
+            return sys::host_sigaction(sig, Some([handler, flags, mask]))
+                .map_or_else(|e| -i64::from(e), |_| 0);
+        }
+        if !SYNCHRONOUS.contains(&sig)
+            && let Err(e) = sys::catch(sig)
+        {
+            return -i64::from(e);
+        }
+        *slot = Some(Action {
+            handler,
+            flags,
+            mask,
+        });
+        0
+    }
+
+    fn on_altstack(&self, sp: u64) -> bool {
+        self.altstack
+            .is_some_and(|(base, size, _)| sp > base && sp <= base + size)
+    }
+
+    /// sigaltstack(ss, old_ss), for the program whose stack pointer is `sp`.
+    pub fn sigaltstack(&mut self, mem: &Memory, new: u64, old: u64, sp: u64) -> i64 {
+        let new = match new {
+            0 => None,
+            p => match read_bytes(mem, p, 24) {
+                Some(b) => Some((
+                    word_at(&b, 0),
+                    word_at(&b, 8) & 0xffff_ffff,
+                    word_at(&b, 16),
+                )),
+                None => return -i64::from(libc::EFAULT),
+            },
+        };
+        if old != 0 {
+            let (base, size, flags) = match self.altstack {
+                Some((base, size, auto)) => (
+                    base,
+                    size,
+                    if self.on_altstack(sp) { SS_ONSTACK } else { 0 }
+                        | if auto { SS_AUTODISARM } else { 0 },
+                ),
+                None => (0, 0, SS_DISABLE),
+            };
+            let bytes: Vec<u8> = [base, flags, size]
+                .iter()
+                .flat_map(|w| w.to_le_bytes())
+                .collect();
+            if !write_bytes(mem, old, &bytes) {
+                return -i64::from(libc::EFAULT);
+            }
+        }
+        match new {
+            None => 0,
+            Some(_) if self.on_altstack(sp) => -i64::from(libc::EPERM),
+            Some((_, flags, _)) if flags & !SS_AUTODISARM == SS_DISABLE => {
+                self.altstack = None;
+                0
+            }
+            Some((_, flags, _)) if flags & !SS_AUTODISARM & !SS_ONSTACK != 0 => {
+                -i64::from(libc::EINVAL)
+            }
+            Some((_, _, size)) if size < MINSIGSTKSZ => -i64::from(libc::ENOMEM),
+            Some((base, flags, size)) => {
+                self.altstack = Some((base, size, flags & SS_AUTODISARM != 0));
+                0
+            }
+        }
+    }
+
+    /// Delivers what is pending and unblocked, innermost last, as the kernel does on the way
+    /// back to user mode; `during` is the mask a call that waited with its own mask used
+    /// (rt_sigsuspend, ppoll, epoll_pwait), `interrupted` the call a signal cut short.
+    pub fn deliver_pending(
+        &mut self,
+        mem: &Memory,
+        frame: u64,
+        st: &mut RuneVcpuState,
+        mut during: Option<u64>,
+        mut interrupted: Option<Interrupted>,
+    ) {
+        while let Some((sig, info)) = sys::take_pending() {
+            let blocked = during.unwrap_or_else(sys::mask);
+            let Some(action) = self.actions[sig as usize - 1].filter(|_| blocked & bit(sig) == 0)
+            else {
+                // Blocked by now, or no longer caught: the kernel's again.
+                sys::requeue(sig, &info);
+                continue;
+            };
+            let restart = interrupted
+                .take()
+                .filter(|i| i.restartable && action.flags & SA_RESTART != 0);
+            self.setup_frame(mem, frame, st, sig, &info, action, blocked, restart);
+            during = None;
+        }
+    }
+
+    /// A fault of the program (`sig` with `code` at `addr`): delivered to its handler if it
+    /// has one and does not block the signal; false when the default action must follow.
+    pub fn fault(
+        &mut self,
+        mem: &Memory,
+        frame: u64,
+        st: &mut RuneVcpuState,
+        sig: i32,
+        code: i32,
+        addr: u64,
+    ) -> bool {
+        let blocked = sys::mask();
+        let Some(action) = self.actions[sig as usize - 1].filter(|_| blocked & bit(sig) == 0)
+        else {
+            return false;
+        };
+        let mut info = [0u64; 16];
+        info[0] = sig as u64;
+        info[1] = code as u32 as u64;
+        info[2] = addr;
+        self.setup_frame(mem, frame, st, sig, &info, action, blocked, None);
+        true
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn setup_frame(
+        &mut self,
+        mem: &Memory,
+        frame: u64,
+        st: &mut RuneVcpuState,
+        sig: i32,
+        info: &[u64; 16],
+        action: Action,
+        blocked: u64,
+        restart: Option<Interrupted>,
+    ) {
+        let saved_mask = sys::mask();
+        let sp = frame_word(frame, 2);
+        let use_alt = action.flags & SA_ONSTACK != 0 && !self.on_altstack(sp);
+        let top = match self.altstack {
+            Some((base, size, _)) if use_alt => base + size,
+            _ => sp,
+        };
+        let at = (top.wrapping_sub(FRAME)) & !15;
+
+        let mut f = vec![0u8; FRAME as usize];
+        for (i, w) in info.iter().enumerate() {
+            put(&mut f, 8 * i as u64, *w);
+        }
+        let uc = SIGINFO;
+        let (ss_base, ss_size, ss_flags) = match self.altstack {
+            Some((base, size, auto)) => (
+                base,
+                size,
+                if self.on_altstack(sp) { SS_ONSTACK } else { 0 }
+                    | if auto { SS_AUTODISARM } else { 0 },
+            ),
+            None => (0, 0, SS_DISABLE),
+        };
+        put(&mut f, uc + UC_STACK, ss_base);
+        put(&mut f, uc + UC_STACK + 8, ss_flags);
+        put(&mut f, uc + UC_STACK + 16, ss_size);
+        put(&mut f, uc + UC_SIGMASK, saved_mask);
+        let mc = uc + UC_MCONTEXT;
+        let (pc, a0) = match restart {
+            Some(i) => (frame_word(frame, F_PC) - 4, i.a0),
+            None => (frame_word(frame, F_PC), frame_word(frame, 10)),
+        };
+        put(&mut f, mc, pc);
+        for x in 1..32 {
+            put(&mut f, mc + 8 * x as u64, frame_word(frame, x));
+        }
+        put(&mut f, mc + 8 * 10, a0);
+        for (i, v) in st.fp.f.iter().enumerate() {
+            put(&mut f, mc + MC_FP + 8 * i as u64, *v);
+        }
+        f[(mc + MC_FCSR) as usize..(mc + MC_FCSR) as usize + 4]
+            .copy_from_slice(&(st.fp.fcsr as u32).to_le_bytes());
+        if !write_bytes(mem, at, &f) {
+            // No room for the frame: what the kernel's force_sigsegv does.
+            sys::die_by(libc::SIGSEGV);
+        }
+        if use_alt && let Some((_, _, true)) = self.altstack {
+            self.altstack = None;
+        }
+
+        set_frame_word(frame, 1, self.trampoline);
+        set_frame_word(frame, 2, at);
+        set_frame_word(frame, 10, sig as u64);
+        set_frame_word(frame, 11, at);
+        set_frame_word(frame, 12, at + uc);
+        set_frame_word(frame, F_PC, action.handler);
+        let defer = if action.flags & SA_NODEFER != 0 {
+            0
+        } else {
+            bit(sig)
+        };
+        sys::set_mask(blocked | action.mask | defer);
+        if action.flags & SA_RESETHAND != 0 {
+            self.actions[sig as usize - 1] = None;
+            let _ = sys::host_sigaction(sig, Some([0, 0, 0]));
+        }
+    }
+
+    /// rt_sigreturn: the registers, FP state, mask and alternate stack of the frame at the
+    /// program's stack pointer. A frame the program cannot read ends it, as in the kernel.
+    pub fn sigreturn(&mut self, mem: &Memory, frame: u64, st: &mut RuneVcpuState) {
+        let at = frame_word(frame, 2);
+        let Some(f) = read_bytes(mem, at, FRAME) else {
+            sys::die_by(libc::SIGSEGV);
+        };
+        let mc = SIGINFO + UC_MCONTEXT;
+        set_frame_word(frame, F_PC, word_at(&f, mc));
+        for x in 1..32 {
+            set_frame_word(frame, x, word_at(&f, mc + 8 * x as u64));
+        }
+        for (i, v) in st.fp.f.iter_mut().enumerate() {
+            *v = word_at(&f, mc + MC_FP + 8 * i as u64);
+        }
+        st.fp.fcsr = word_at(&f, mc + MC_FCSR) & 0xffff_ffff;
+        sys::set_mask(word_at(&f, SIGINFO + UC_SIGMASK));
+        let ss = SIGINFO + UC_STACK;
+        let (base, flags, size) = (
+            word_at(&f, ss),
+            word_at(&f, ss + 8) & 0xffff_ffff,
+            word_at(&f, ss + 16),
+        );
+        // As restore_altstack: errors are ignored.
+        if flags & SS_DISABLE != 0 {
+            self.altstack = None;
+        } else if size >= MINSIGSTKSZ && !self.on_altstack(frame_word(frame, 2)) {
+            self.altstack = Some((base, size, flags & SS_AUTODISARM != 0));
+        }
+    }
+}
+
+/// Calls the kernel never restarts after a handler, SA_RESTART or not (signal(7)).
+pub fn restartable(name: &str) -> bool {
+    !matches!(
+        name,
+        "epoll_pwait"
+            | "epoll_pwait2"
+            | "ppoll"
+            | "pselect6"
+            | "rt_sigsuspend"
+            | "rt_sigtimedwait"
+            | "nanosleep"
+            | "clock_nanosleep"
+            | "io_getevents"
+            | "io_pgetevents"
+            | "semtimedop"
+            | "msgrcv"
+            | "msgsnd"
+    )
+}
