@@ -14,7 +14,6 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
-#include <linux/version.h>
 #include <asm/sbi.h>
 
 #include "rune.h"
@@ -258,7 +257,7 @@ static bool rune_is_vvar(struct vm_area_struct *vma)
 static int rune_follow_pfn(struct vm_area_struct *vma, unsigned long addr,
 			   unsigned long *pfn)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#ifdef RUNE_HAVE_FOLLOW_PFNMAP
 	struct follow_pfnmap_args args = { .vma = vma, .address = addr };
 	int ret = follow_pfnmap_start(&args);
 

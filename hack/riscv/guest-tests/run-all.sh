@@ -42,6 +42,7 @@ vst "vsmode: a static C program in VU-mode, output and status as native" static-
 vst "vsmode: a dynamic program with its interpreter, at new addresses each run" dynamic-aslr
 vst "vsmode: a static Rust program in VU-mode" rust
 vst "vsmode: signal handlers, faults, timers, SA_RESTART, alternate stack, masks" signals
+vst "vsmode: the vector unit in VU-mode, its state kept across exits" vector
 vst "vsmode: time through the vDSO without leaving VU-mode" vdso
 vst "vsmode and seccomp: the OCI profile's denial stands over an emulation" oci
 vst "vsmode and seccomp: every action, the same events from the same policy" actions

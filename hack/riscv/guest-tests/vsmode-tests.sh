@@ -63,6 +63,12 @@ signals)
 	status=$?
 	[ "$status" = 143 ] || fail "SIGTERM: status $status, not 143"
 	;;
+vector)
+	native=$($bin/vu_vector) || fail "natively: $native"
+	out=$(vs --policy $pol/actions.json -- $bin/vu_vector) || fail "$out"
+	[ "$out" = "$native" ] || fail "output '$out', natively '$native'"
+	echo "$out"
+	;;
 vdso)
 	# the program's clock reads stay in VU-mode: a rule logging them sees none
 	rm -f /tmp/ev

@@ -12,6 +12,7 @@ use rune_kmod::{
 #[derive(Debug)]
 pub struct Device {
     file: File,
+    info: RuneInfo,
 }
 
 impl Device {
@@ -29,7 +30,12 @@ impl Device {
         if info.flags & RUNE_INFO_H == 0 {
             return Err(io::Error::from_raw_os_error(libc::ENODEV));
         }
-        Ok(Device { file })
+        Ok(Device { file, info })
+    }
+
+    /// The hart's vector register length in bytes (0 without V).
+    pub fn vlenb(&self) -> u64 {
+        u64::from(self.info.vlenb)
     }
 
     pub fn raw_fd(&self) -> std::os::fd::RawFd {
@@ -58,8 +64,8 @@ impl Vcpu {
 
     /// Runs the context from `state` until an exit; `state` comes back updated.
     pub fn enter(&self, state: &mut RuneVcpuState) -> io::Result<()> {
-        // SAFETY: RUNE_IOC_ENTER reads and writes one `RuneVcpuState`; `state.vector.regs`
-        // is 0, so the kernel touches no other memory of ours.
+        // SAFETY: RUNE_IOC_ENTER reads and writes one `RuneVcpuState` and the vector
+        // register file `state.vector.regs` points at (32 * vlenb bytes, `Runtime` owns it).
         if unsafe { libc::ioctl(self.0.as_raw_fd(), RUNE_IOC_ENTER as _, state) } != 0 {
             return Err(io::Error::last_os_error());
         }

@@ -106,8 +106,15 @@ pub fn run(
     st.csrs.vstvec = vector;
     st.csrs.vsscratch = frame;
     st.csrs.vsatp = mem.vsatp();
-    // FP on for the program; time readable in VU.
+    // FP on for the program (and the vector unit where the hart has one, as AT_HWCAP says:
+    // its registers live in `vregs`, alive as long as this function, between entries); time
+    // readable in VU.
     st.csrs.vsstatus = 0x6000;
+    let mut vregs = vec![0u8; 32 * device.vlenb() as usize];
+    if !vregs.is_empty() {
+        st.vector.regs = vregs.as_mut_ptr() as u64;
+        st.csrs.vsstatus |= 0x200;
+    }
     st.csrs.scounteren = 0x2;
     // The software interrupt that stops the program for a signal (never raised otherwise).
     st.csrs.vsie = serve::SSIP;
