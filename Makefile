@@ -46,6 +46,7 @@ bench: build
 	bash hack/bench/run-true.sh
 	bash hack/bench/clients.sh
 	bash hack/bench/shim.sh
+	bash hack/bench/vsmode.sh
 
 clean:
 	$(CARGO) clean

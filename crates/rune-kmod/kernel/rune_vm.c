@@ -14,6 +14,7 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
+#include <linux/string.h>
 #include <asm/sbi.h>
 
 #include "rune.h"
@@ -249,9 +250,14 @@ static unsigned long rune_prot(struct vm_area_struct *vma, unsigned long scause)
  */
 static bool rune_is_vvar(struct vm_area_struct *vma)
 {
-	return (vma->vm_flags & VM_PFNMAP) &&
-	       !(vma->vm_flags & (VM_WRITE | VM_MAYWRITE | VM_EXEC)) &&
-	       vma->vm_end == (unsigned long)vma->vm_mm->context.vdso;
+	const char *name;
+
+	if (!(vma->vm_flags & VM_PFNMAP) || !(vma->vm_flags & VM_READ) ||
+	    (vma->vm_flags & (VM_WRITE | VM_MAYWRITE | VM_EXEC)) ||
+	    vma->vm_end != (unsigned long)vma->vm_mm->context.vdso)
+		return false;
+	name = (vma->vm_ops && vma->vm_ops->name) ? vma->vm_ops->name(vma) : NULL;
+	return name && !strcmp(name, "[vvar]");
 }
 
 static int rune_follow_pfn(struct vm_area_struct *vma, unsigned long addr,
@@ -269,7 +275,11 @@ static int rune_follow_pfn(struct vm_area_struct *vma, unsigned long addr,
 #else
 	spinlock_t *ptl;
 	pte_t *ptep;
+#ifdef RUNE_FOLLOW_PTE_VMA
+	int ret = follow_pte(vma, addr, &ptep, &ptl);
+#else
 	int ret = follow_pte(vma->vm_mm, addr, &ptep, &ptl);
+#endif
 
 	if (ret)
 		return ret;

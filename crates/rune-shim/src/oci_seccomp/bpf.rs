@@ -50,8 +50,9 @@ fn alu(op: u16, a: u32, v: u32) -> Option<u32> {
         0x30 => a.checked_div(v)?,
         0x40 => a | v,
         0x50 => a & v,
-        0x60 => a.checked_shl(v).unwrap_or(0),
-        0x70 => a.checked_shr(v).unwrap_or(0),
+        // The classic checker refuses constant shifts of 32 or more; the kernel masks X.
+        0x60 => a << (v & 31),
+        0x70 => a >> (v & 31),
         0x80 => a.wrapping_neg(),
         0x90 => a.checked_rem(v)?,
         0xa0 => a ^ v,
@@ -105,6 +106,9 @@ pub fn run(prog: &[libc::sock_filter], nr: i32, arch: u32, ip: u64, args: [u64; 
                 }
             }
             BPF_ALU => {
+                if code & BPF_X == 0 && matches!(code & 0xf0, 0x60 | 0x70) && k >= 32 {
+                    return KILL;
+                }
                 let v = if code & BPF_X != 0 { x } else { k };
                 match alu(code & 0xf0, a, v) {
                     Some(r) => a = r,

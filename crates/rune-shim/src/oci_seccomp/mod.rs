@@ -87,7 +87,10 @@ impl OciProfile {
         let ret = bpf::run(&self.prog, nr, native_audit_arch(), ip, args);
         match ret & libc::SECCOMP_RET_ACTION_FULL {
             libc::SECCOMP_RET_ALLOW | libc::SECCOMP_RET_LOG => OciVerdict::Allow,
-            libc::SECCOMP_RET_ERRNO => OciVerdict::Errno((ret & libc::SECCOMP_RET_DATA) as i32),
+            // The kernel caps the errno at MAX_ERRNO.
+            libc::SECCOMP_RET_ERRNO => {
+                OciVerdict::Errno((ret & libc::SECCOMP_RET_DATA).min(4095) as i32)
+            }
             libc::SECCOMP_RET_TRACE | libc::SECCOMP_RET_USER_NOTIF => OciVerdict::Enosys,
             _ => OciVerdict::Kill,
         }

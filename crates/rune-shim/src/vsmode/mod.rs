@@ -107,8 +107,7 @@ pub fn run(
     st.csrs.vsscratch = frame;
     st.csrs.vsatp = mem.vsatp();
     // FP on for the program (and the vector unit where the hart has one, as AT_HWCAP says:
-    // its registers live in `vregs`, alive as long as this function, between entries); time
-    // readable in VU.
+    // its registers live in `Runtime::vregs` between entries); time readable in VU.
     st.csrs.vsstatus = 0x6000;
     let mut vregs = vec![0u8; 32 * device.vlenb() as usize];
     if !vregs.is_empty() {
@@ -135,6 +134,7 @@ pub fn run(
         own_fds: Vec::new(),
         signals,
         resumed: false,
+        vregs,
         debug: std::env::var_os("RUNE_SHIM_DEBUG").is_some(),
     };
     rt.own_fds.push(vcpu.raw_fd());
@@ -143,6 +143,10 @@ pub fn run(
         rt.own_fds.push(f.as_raw_fd());
     }
     loop {
+        // A signal caught since the last look: stop the program at its next instruction.
+        if sys::any_pending() {
+            rt.st.csrs.vsip |= serve::SSIP;
+        }
         vcpu.enter(&mut rt.st).map_err(VsError::Device)?;
         let st = &rt.st;
         match st.exit.reason {
@@ -154,13 +158,9 @@ pub fn run(
                 );
                 sys::die_by(libc::SIGSYS);
             }
-            RUNE_EXIT_SIGNAL => {
-                // A signal for a handler of the program: stop it at its next instruction in
-                // VU-mode (not inside the vector) and deliver from there.
-                if sys::any_pending() {
-                    rt.st.csrs.vsip |= serve::SSIP;
-                }
-            }
+            // A signal for a handler of the program is delivered from the trap the software
+            // interrupt raised above causes (in VU-mode, never inside the vector).
+            RUNE_EXIT_SIGNAL => {}
             RUNE_EXIT_FAULT if st.regs.mode == RUNE_MODE_VS => {
                 // A trap inside the vector itself: the program cannot go on.
                 eprintln!(

@@ -11,7 +11,7 @@ use rune_kmod::RuneVcpuState;
 
 use super::args;
 use super::memory::{self, Memory, PAGE, read_cstr};
-use super::signal::{self, Interrupted, Signals};
+use super::signal::{self, Context, Interrupted, Signals};
 use super::sys;
 use super::trap::{F_CAUSE, F_PC, F_TVAL};
 use crate::events::{Event, Sink, now};
@@ -43,6 +43,9 @@ pub struct Runtime {
     /// Descriptors of the shim the program must not touch.
     pub own_fds: Vec<RawFd>,
     pub signals: Signals,
+    /// The program's vector registers between entries (`st.vector.regs` points here; empty
+    /// without V).
+    pub vregs: Vec<u8>,
     /// Set by a call that put the program's whole context into the frame (rt_sigreturn).
     pub resumed: bool,
     /// RUNE_SHIM_DEBUG: every call and trap on standard error.
@@ -74,9 +77,28 @@ impl Runtime {
         }
     }
 
+    /// The signal machinery and what it works on.
+    fn signals(&mut self) -> (&mut Signals, Context<'_>) {
+        let Runtime {
+            signals,
+            mem,
+            frame,
+            st,
+            vregs,
+            ..
+        } = self;
+        let cx = Context {
+            mem,
+            frame: *frame,
+            st,
+            vregs,
+        };
+        (signals, cx)
+    }
+
     fn deliver(&mut self, during: Option<u64>, interrupted: Option<Interrupted>) {
-        self.signals
-            .deliver_pending(&self.mem, self.frame, &mut self.st, during, interrupted);
+        let (signals, mut cx) = self.signals();
+        signals.deliver_pending(&mut cx, during, interrupted);
     }
 
     /// A page fault on a page the program does not have, or any other exception: its
@@ -89,18 +111,19 @@ impl Runtime {
                 self.reg(F_PC),
             );
         }
-        let (sig, code) = match cause {
-            12 | 13 | 15 if self.mem.prot(tval) != 0 => (libc::SIGSEGV, 2), // SEGV_ACCERR
-            12 | 13 | 15 => (libc::SIGSEGV, 1),                             // SEGV_MAPERR
-            1 | 5 | 7 => (libc::SIGSEGV, 2),                                // SEGV_ACCERR
-            3 => (libc::SIGTRAP, 1),                                        // TRAP_BRKPT
-            0 | 4 | 6 => (libc::SIGBUS, 1),                                 // BUS_ADRALN
-            _ => (libc::SIGILL, 1),                                         // ILL_ILLOPC
+        // si_addr: the address for a page fault, the instruction for the others (as the
+        // kernel's riscv trap handlers report them).
+        let pc = self.reg(F_PC);
+        let (sig, code, addr) = match cause {
+            12 | 13 | 15 if self.mem.prot(tval) != 0 => (libc::SIGSEGV, 2, tval), // SEGV_ACCERR
+            12 | 13 | 15 => (libc::SIGSEGV, 1, tval),                             // SEGV_MAPERR
+            1 | 5 | 7 => (libc::SIGSEGV, 2, pc),                                  // SEGV_ACCERR
+            3 => (libc::SIGTRAP, 1, pc),                                          // TRAP_BRKPT
+            0 | 4 | 6 => (libc::SIGBUS, 1, pc),                                   // BUS_ADRALN
+            _ => (libc::SIGILL, 1, pc),                                           // ILL_ILLOPC
         };
-        if !self
-            .signals
-            .fault(&self.mem, self.frame, &mut self.st, sig, code, tval)
-        {
+        let (signals, mut cx) = self.signals();
+        if !signals.fault(&mut cx, sig, code, addr) {
             sys::die_by(sig);
         }
     }
@@ -178,18 +201,10 @@ impl Runtime {
         if self.touches_own_fd(name, &args) {
             return errno(libc::EBADF);
         }
-        // Calls the shim serves without making them: the profile is applied here.
-        if matches!(
-            name,
-            "brk"
-                | "set_tid_address"
-                | "set_robust_list"
-                | "rseq"
-                | "rt_sigaction"
-                | "sigaltstack"
-                | "rt_sigreturn"
-        ) && let Some(refused) = self.oci_refuses(name, args)
-        {
+        // The container's profile first, on every call: the shim answers many calls itself
+        // (emulations, rewrites, opens by real path, signals, refusals), and with stacked
+        // filters the kernel's strictest answer would win.
+        if let Some(refused) = self.oci_refuses(name, args) {
             return refused;
         }
         match name {
@@ -223,7 +238,8 @@ impl Runtime {
                 rt.signals.sigaltstack(&rt.mem, c.args[0], c.args[1], sp)
             }),
             "rt_sigreturn" => self.decided(name, args, |rt, _| {
-                rt.signals.sigreturn(&rt.mem, rt.frame, &mut rt.st);
+                let (signals, mut cx) = rt.signals();
+                signals.sigreturn(&mut cx);
                 rt.resumed = true;
                 rt.reg(A0) as i64
             }),
@@ -470,12 +486,6 @@ impl Runtime {
         path: Option<&str>,
         run: impl FnOnce(&mut Self, &Call) -> i64,
     ) -> i64 {
-        // An answer the kernel's filter would never see: never looser than the profile.
-        if matches!(d.verdict, Verdict::Emulate(_) | Verdict::Rewrite(_))
-            && let Some(refused) = self.oci_refuses(&call.name, call.args)
-        {
-            return refused;
-        }
         let (outcome, rewritten) = match &d.verdict {
             Verdict::Allow | Verdict::Log => (run(self, call), None),
             Verdict::Emulate(v) => ((*v), None),

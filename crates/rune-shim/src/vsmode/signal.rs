@@ -21,6 +21,12 @@ const UC_SIGMASK: u64 = 40;
 const UC_MCONTEXT: u64 = 176;
 const MC_FP: u64 = 256;
 const MC_FCSR: u64 = MC_FP + 256;
+/// `sc_extdesc.hdr`: the first extension header, at the end of the FP union; the vector
+/// state (header, `struct __riscv_v_ext_state`, then the registers) follows it, then an END
+/// header, as the kernel lays it out (arch/riscv/kernel/signal.c).
+const MC_EXT: u64 = MC_FP + 520;
+const RISCV_V_MAGIC: u32 = 0x5346_5457;
+const V_STATE: u64 = 48;
 const UCONTEXT: u64 = 960;
 const FRAME: u64 = SIGINFO + UCONTEXT;
 
@@ -47,6 +53,15 @@ const SYNCHRONOUS: [i32; 6] = [
     libc::SIGSYS,
 ];
 
+/// What a signal works on: the program's memory, its trap frame (x1..x31, pc), the rest of
+/// its state (FP, vector CSRs) and its vector registers.
+pub struct Context<'a> {
+    pub mem: &'a Memory,
+    pub frame: u64,
+    pub st: &'a mut RuneVcpuState,
+    pub vregs: &'a mut [u8],
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Action {
     handler: u64,
@@ -64,6 +79,8 @@ pub struct Interrupted {
 
 #[derive(Debug)]
 pub struct Signals {
+    /// The program's handlers, and for the synchronous signals every disposition it set
+    /// (those never reach the process's own: they are served from the trap).
     actions: [Option<Action>; 64],
     /// sigaltstack: (base, size, SS_AUTODISARM).
     altstack: Option<(u64, u64, bool)>,
@@ -90,6 +107,23 @@ fn word_at(bytes: &[u8], at: u64) -> u64 {
 
 fn put(bytes: &mut [u8], at: u64, value: u64) {
     bytes[at as usize..at as usize + 8].copy_from_slice(&value.to_le_bytes());
+}
+
+fn put32(bytes: &mut [u8], at: u64, value: u32) {
+    bytes[at as usize..at as usize + 4].copy_from_slice(&value.to_le_bytes());
+}
+
+fn word32_at(bytes: &[u8], at: u64) -> u32 {
+    u32::from_le_bytes(
+        bytes[at as usize..at as usize + 4]
+            .try_into()
+            .expect("4 bytes"),
+    )
+}
+
+/// A caught action: a handler, not SIG_DFL (0) or SIG_IGN (1).
+fn caught(action: Option<Action>) -> Option<Action> {
+    action.filter(|a| a.handler > 1)
 }
 
 impl Signals {
@@ -124,9 +158,11 @@ impl Signals {
                 None => return -i64::from(libc::EFAULT),
             },
         };
+        let synchronous = SYNCHRONOUS.contains(&sig);
         if a[2] != 0 {
             let old = match self.actions[sig as usize - 1] {
                 Some(act) => [act.handler, act.flags, act.mask],
+                None if synchronous => [0; 3],
                 None => match sys::host_sigaction(sig, None) {
                     Ok(old) => old,
                     Err(e) => return -i64::from(e),
@@ -140,23 +176,25 @@ impl Signals {
         let Some([handler, flags, mask]) = new else {
             return 0;
         };
-        let slot = &mut self.actions[sig as usize - 1];
-        if handler <= 1 {
-            // SIG_DFL, SIG_IGN: the kernel's, exactly as the program asked.
-            *slot = None;
-            return sys::host_sigaction(sig, Some([handler, flags, mask]))
-                .map_or_else(|e| -i64::from(e), |_| 0);
-        }
-        if !SYNCHRONOUS.contains(&sig)
-            && let Err(e) = sys::catch(sig)
-        {
-            return -i64::from(e);
-        }
-        *slot = Some(Action {
+        let action = Action {
             handler,
             flags,
             mask,
-        });
+        };
+        if synchronous {
+            self.actions[sig as usize - 1] = Some(action);
+            return 0;
+        }
+        if handler <= 1 {
+            // SIG_DFL, SIG_IGN: the kernel's, exactly as the program asked.
+            self.actions[sig as usize - 1] = None;
+            return sys::host_sigaction(sig, Some([handler, flags, mask]))
+                .map_or_else(|e| -i64::from(e), |_| 0);
+        }
+        if let Err(e) = sys::catch(sig) {
+            return -i64::from(e);
+        }
+        self.actions[sig as usize - 1] = Some(action);
         0
     }
 
@@ -219,41 +257,40 @@ impl Signals {
     /// (rt_sigsuspend, ppoll, epoll_pwait), `interrupted` the call a signal cut short.
     pub fn deliver_pending(
         &mut self,
-        mem: &Memory,
-        frame: u64,
-        st: &mut RuneVcpuState,
+        cx: &mut Context<'_>,
         mut during: Option<u64>,
         mut interrupted: Option<Interrupted>,
     ) {
+        // Blocked only by the mask a call waited with: pending again once this is done (the
+        // kernel delivers those when that mask goes away).
+        let mut later = Vec::new();
         while let Some((sig, info)) = sys::take_pending() {
-            let blocked = during.unwrap_or_else(sys::mask);
-            let Some(action) = self.actions[sig as usize - 1].filter(|_| blocked & bit(sig) == 0)
-            else {
-                // Blocked by now, or no longer caught: the kernel's again.
-                sys::requeue(sig, &info);
-                continue;
-            };
-            let restart = interrupted
-                .take()
-                .filter(|i| i.restartable && action.flags & SA_RESTART != 0);
-            self.setup_frame(mem, frame, st, sig, &info, action, blocked, restart);
-            during = None;
+            let real = sys::mask();
+            let blocked = during.unwrap_or(real);
+            match caught(self.actions[sig as usize - 1]) {
+                Some(action) if blocked & bit(sig) == 0 => {
+                    let restart = interrupted
+                        .take()
+                        .filter(|i| i.restartable && action.flags & SA_RESTART != 0);
+                    self.setup_frame(cx, sig, &info, action, blocked, restart);
+                    during = None;
+                }
+                Some(_) if real & bit(sig) == 0 => later.push((sig, info)),
+                // Blocked for good, or no longer caught: the kernel's again.
+                _ => sys::requeue(sig, &info),
+            }
+        }
+        for (sig, info) in later {
+            sys::repend(sig, &info);
         }
     }
 
     /// A fault of the program (`sig` with `code` at `addr`): delivered to its handler if it
     /// has one and does not block the signal; false when the default action must follow.
-    pub fn fault(
-        &mut self,
-        mem: &Memory,
-        frame: u64,
-        st: &mut RuneVcpuState,
-        sig: i32,
-        code: i32,
-        addr: u64,
-    ) -> bool {
+    pub fn fault(&mut self, cx: &mut Context<'_>, sig: i32, code: i32, addr: u64) -> bool {
         let blocked = sys::mask();
-        let Some(action) = self.actions[sig as usize - 1].filter(|_| blocked & bit(sig) == 0)
+        let Some(action) =
+            caught(self.actions[sig as usize - 1]).filter(|_| blocked & bit(sig) == 0)
         else {
             return false;
         };
@@ -261,32 +298,39 @@ impl Signals {
         info[0] = sig as u64;
         info[1] = code as u32 as u64;
         info[2] = addr;
-        self.setup_frame(mem, frame, st, sig, &info, action, blocked, None);
+        self.setup_frame(cx, sig, &info, action, blocked, None);
         true
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn setup_frame(
         &mut self,
-        mem: &Memory,
-        frame: u64,
-        st: &mut RuneVcpuState,
+        cx: &mut Context<'_>,
         sig: i32,
         info: &[u64; 16],
         action: Action,
         blocked: u64,
         restart: Option<Interrupted>,
     ) {
+        let frame = cx.frame;
         let saved_mask = sys::mask();
         let sp = frame_word(frame, 2);
+        let vsize = cx.vregs.len() as u64;
+        let ext = if vsize > 0 { 8 + V_STATE + vsize } else { 0 };
+        let size = FRAME + ext;
         let use_alt = action.flags & SA_ONSTACK != 0 && !self.on_altstack(sp);
-        let top = match self.altstack {
-            Some((base, size, _)) if use_alt => base + size,
-            _ => sp,
+        let at = match self.altstack {
+            Some((base, len, _)) if use_alt => {
+                let at = (base + len).wrapping_sub(size) & !15;
+                if at < base {
+                    // The frame does not fit the alternate stack: the kernel's force_sigsegv.
+                    sys::die_by(libc::SIGSEGV);
+                }
+                at
+            }
+            _ => sp.wrapping_sub(size) & !15,
         };
-        let at = (top.wrapping_sub(FRAME)) & !15;
 
-        let mut f = vec![0u8; FRAME as usize];
+        let mut f = vec![0u8; size as usize];
         for (i, w) in info.iter().enumerate() {
             put(&mut f, 8 * i as u64, *w);
         }
@@ -314,12 +358,34 @@ impl Signals {
             put(&mut f, mc + 8 * x as u64, frame_word(frame, x));
         }
         put(&mut f, mc + 8 * 10, a0);
-        for (i, v) in st.fp.f.iter().enumerate() {
+        for (i, v) in cx.st.fp.f.iter().enumerate() {
             put(&mut f, mc + MC_FP + 8 * i as u64, *v);
         }
-        f[(mc + MC_FCSR) as usize..(mc + MC_FCSR) as usize + 4]
-            .copy_from_slice(&(st.fp.fcsr as u32).to_le_bytes());
-        if !write_bytes(mem, at, &f) {
+        put32(&mut f, mc + MC_FCSR, cx.st.fp.fcsr as u32);
+        if vsize > 0 {
+            let v = &cx.st.vector;
+            let hdr = mc + MC_EXT;
+            put32(&mut f, hdr, RISCV_V_MAGIC);
+            put32(&mut f, hdr + 4, ext as u32);
+            let state = hdr + 8;
+            for (i, w) in [
+                v.vstart,
+                v.vl,
+                v.vtype,
+                v.vcsr,
+                vsize / 32,
+                at + state + V_STATE,
+            ]
+            .iter()
+            .enumerate()
+            {
+                put(&mut f, state + 8 * i as u64, *w);
+            }
+            let data = (state + V_STATE) as usize;
+            f[data..data + vsize as usize].copy_from_slice(cx.vregs);
+            // The END header after it is zeros already.
+        }
+        if !write_bytes(cx.mem, at, &f) {
             // No room for the frame: what the kernel's force_sigsegv does.
             sys::die_by(libc::SIGSEGV);
         }
@@ -341,26 +407,47 @@ impl Signals {
         sys::set_mask(blocked | action.mask | defer);
         if action.flags & SA_RESETHAND != 0 {
             self.actions[sig as usize - 1] = None;
-            let _ = sys::host_sigaction(sig, Some([0, 0, 0]));
+            if !SYNCHRONOUS.contains(&sig) {
+                let _ = sys::host_sigaction(sig, Some([0, 0, 0]));
+            }
         }
     }
 
     /// rt_sigreturn: the registers, FP state, mask and alternate stack of the frame at the
     /// program's stack pointer. A frame the program cannot read ends it, as in the kernel.
-    pub fn sigreturn(&mut self, mem: &Memory, frame: u64, st: &mut RuneVcpuState) {
+    pub fn sigreturn(&mut self, cx: &mut Context<'_>) {
+        let frame = cx.frame;
         let at = frame_word(frame, 2);
-        let Some(f) = read_bytes(mem, at, FRAME) else {
+        let Some(f) = read_bytes(cx.mem, at, FRAME) else {
             sys::die_by(libc::SIGSEGV);
         };
         let mc = SIGINFO + UC_MCONTEXT;
+        let vsize = cx.vregs.len() as u64;
+        if vsize > 0 && word32_at(&f, mc + MC_EXT) == RISCV_V_MAGIC {
+            // As __restore_v_state: the CSRs from the state, the registers from its datap.
+            let Some(state) = read_bytes(cx.mem, at + mc + MC_EXT + 8, V_STATE) else {
+                sys::die_by(libc::SIGSEGV);
+            };
+            let Some(data) = read_bytes(cx.mem, word_at(&state, 40), vsize) else {
+                sys::die_by(libc::SIGSEGV);
+            };
+            let v = &mut cx.st.vector;
+            (v.vstart, v.vl, v.vtype, v.vcsr) = (
+                word_at(&state, 0),
+                word_at(&state, 8),
+                word_at(&state, 16),
+                word_at(&state, 24),
+            );
+            cx.vregs.copy_from_slice(&data);
+        }
         set_frame_word(frame, F_PC, word_at(&f, mc));
         for x in 1..32 {
             set_frame_word(frame, x, word_at(&f, mc + 8 * x as u64));
         }
-        for (i, v) in st.fp.f.iter_mut().enumerate() {
+        for (i, v) in cx.st.fp.f.iter_mut().enumerate() {
             *v = word_at(&f, mc + MC_FP + 8 * i as u64);
         }
-        st.fp.fcsr = word_at(&f, mc + MC_FCSR) & 0xffff_ffff;
+        cx.st.fp.fcsr = u64::from(word32_at(&f, mc + MC_FCSR));
         sys::set_mask(word_at(&f, SIGINFO + UC_SIGMASK));
         let ss = SIGINFO + UC_STACK;
         let (base, flags, size) = (
@@ -368,10 +455,12 @@ impl Signals {
             word_at(&f, ss + 8) & 0xffff_ffff,
             word_at(&f, ss + 16),
         );
-        // As restore_altstack: errors are ignored.
-        if flags & SS_DISABLE != 0 {
+        // As restore_altstack: nothing changes while on the alternate stack, errors are
+        // ignored.
+        if self.on_altstack(frame_word(frame, 2)) {
+        } else if flags & SS_DISABLE != 0 {
             self.altstack = None;
-        } else if size >= MINSIGSTKSZ && !self.on_altstack(frame_word(frame, 2)) {
+        } else if size >= MINSIGSTKSZ {
             self.altstack = Some((base, size, flags & SS_AUTODISARM != 0));
         }
     }

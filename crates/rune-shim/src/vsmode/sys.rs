@@ -90,18 +90,55 @@ pub fn any_pending() -> bool {
     PENDING.load(Ordering::Acquire) != 0
 }
 
-/// Takes the lowest pending signal and its siginfo.
+/// Takes the lowest pending signal and its siginfo (with every signal blocked, so that a new
+/// instance cannot rewrite the siginfo while it is read).
 pub fn take_pending() -> Option<(i32, [u64; 16])> {
-    let bits = PENDING.load(Ordering::Acquire);
-    if bits == 0 {
+    if PENDING.load(Ordering::Acquire) == 0 {
         return None;
     }
-    let i = bits.trailing_zeros() as usize;
-    PENDING.fetch_and(!(1 << i), Ordering::AcqRel);
-    Some((
-        i as i32 + 1,
-        std::array::from_fn(|w| INFO[i][w].load(Ordering::Relaxed)),
-    ))
+    let all = u64::MAX;
+    let mut old = 0u64;
+    syscall(
+        135,
+        [
+            libc::SIG_SETMASK as u64,
+            &all as *const u64 as u64,
+            &mut old as *mut u64 as u64,
+            8,
+            0,
+            0,
+        ],
+    );
+    let bits = PENDING.load(Ordering::Acquire);
+    let taken = (bits != 0).then(|| {
+        let i = bits.trailing_zeros() as usize;
+        PENDING.fetch_and(!(1 << i), Ordering::AcqRel);
+        (
+            i as i32 + 1,
+            std::array::from_fn(|w| INFO[i][w].load(Ordering::Relaxed)),
+        )
+    });
+    syscall(
+        135,
+        [
+            libc::SIG_SETMASK as u64,
+            &old as *const u64 as u64,
+            0,
+            8,
+            0,
+            0,
+        ],
+    );
+    taken
+}
+
+/// Makes a taken signal pending again in the set.
+pub fn repend(sig: i32, info: &[u64; 16]) {
+    let i = sig as usize - 1;
+    for (slot, w) in INFO[i].iter().zip(info) {
+        slot.store(*w, Ordering::Relaxed);
+    }
+    PENDING.fetch_or(1 << i, Ordering::Release);
 }
 
 /// The thread's signal mask (the program's: its rt_sigprocmask calls are forwarded).
