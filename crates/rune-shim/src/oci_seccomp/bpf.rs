@@ -72,30 +72,23 @@ pub fn run(prog: &[libc::sock_filter], nr: i32, arch: u32, ip: u64, args: [u64; 
         let (code, k) = (ins.code, ins.k);
         pc += 1;
         match code & 0x07 {
-            BPF_LD => {
-                a = match code & 0xe0 {
-                    BPF_ABS if code & 0x18 == BPF_W => match data_word(nr, arch, ip, &args, k) {
-                        Some(v) => v,
-                        None => return KILL,
-                    },
-                    BPF_IMM => k,
-                    BPF_MEM => match mem.get(k as usize) {
-                        Some(v) => *v,
-                        None => return KILL,
-                    },
-                    BPF_LEN => DATA_LEN,
-                    _ => return KILL,
-                }
-            }
-            BPF_LDX => {
-                x = match code & 0xe0 {
-                    BPF_IMM => k,
-                    BPF_MEM => match mem.get(k as usize) {
-                        Some(v) => *v,
-                        None => return KILL,
-                    },
-                    BPF_LEN => DATA_LEN,
-                    _ => return KILL,
+            BPF_LD | BPF_LDX => {
+                // A: from seccomp_data too; X: immediates, scratch memory and the length.
+                let abs = code & 0x07 == BPF_LD && code & 0x18 == BPF_W;
+                let v = match code & 0xe0 {
+                    BPF_ABS if abs => data_word(nr, arch, ip, &args, k),
+                    BPF_IMM => Some(k),
+                    BPF_MEM => mem.get(k as usize).copied(),
+                    BPF_LEN => Some(DATA_LEN),
+                    _ => None,
+                };
+                let Some(v) = v else {
+                    return KILL;
+                };
+                if code & 0x07 == BPF_LD {
+                    a = v;
+                } else {
+                    x = v;
                 }
             }
             BPF_ST | BPF_STX => {

@@ -198,6 +198,19 @@ impl Signals {
         0
     }
 
+    /// The alternate stack as a `stack_t` (ss_sp, ss_flags, ss_size) for a program at `sp`.
+    fn stack_t(&self, sp: u64) -> (u64, u64, u64) {
+        match self.altstack {
+            Some((base, size, auto)) => (
+                base,
+                if self.on_altstack(sp) { SS_ONSTACK } else { 0 }
+                    | if auto { SS_AUTODISARM } else { 0 },
+                size,
+            ),
+            None => (0, SS_DISABLE, 0),
+        }
+    }
+
     fn on_altstack(&self, sp: u64) -> bool {
         self.altstack
             .is_some_and(|(base, size, _)| sp > base && sp <= base + size)
@@ -217,15 +230,7 @@ impl Signals {
             },
         };
         if old != 0 {
-            let (base, size, flags) = match self.altstack {
-                Some((base, size, auto)) => (
-                    base,
-                    size,
-                    if self.on_altstack(sp) { SS_ONSTACK } else { 0 }
-                        | if auto { SS_AUTODISARM } else { 0 },
-                ),
-                None => (0, 0, SS_DISABLE),
-            };
+            let (base, flags, size) = self.stack_t(sp);
             let bytes: Vec<u8> = [base, flags, size]
                 .iter()
                 .flat_map(|w| w.to_le_bytes())
@@ -335,15 +340,7 @@ impl Signals {
             put(&mut f, 8 * i as u64, *w);
         }
         let uc = SIGINFO;
-        let (ss_base, ss_size, ss_flags) = match self.altstack {
-            Some((base, size, auto)) => (
-                base,
-                size,
-                if self.on_altstack(sp) { SS_ONSTACK } else { 0 }
-                    | if auto { SS_AUTODISARM } else { 0 },
-            ),
-            None => (0, 0, SS_DISABLE),
-        };
+        let (ss_base, ss_flags, ss_size) = self.stack_t(sp);
         put(&mut f, uc + UC_STACK, ss_base);
         put(&mut f, uc + UC_STACK + 8, ss_flags);
         put(&mut f, uc + UC_STACK + 16, ss_size);
