@@ -87,6 +87,8 @@ struct rune_vcpu {
 	struct __riscv_v_ext_state host_v;
 #endif
 	bool vector;
+	/* RUNE_IOC_SET_KICK: nonzero there raises vsip.SSIP on entry */
+	u64 __user *kick;
 	int last_cpu;
 	long vvma_seen;
 	/* a GPA just mapped, fenced locally on the next entry */

@@ -282,6 +282,14 @@ static int rune_vcpu_run(struct rune_vcpu *vcpu)
 		}
 		cond_resched();
 		rune_vmid_update(vm);
+		if (vcpu->kick) {
+			u64 ring;
+
+			if (get_user(ring, vcpu->kick))
+				return -EFAULT;
+			if (ring)
+				vcpu->state.csrs.vsip |= BIT(IRQ_S_SOFT);
+		}
 
 		preempt_disable();
 		local_irq_disable();
@@ -379,6 +387,20 @@ static long rune_vcpu_enter(struct rune_vcpu *vcpu, void __user *arg)
 	return ret;
 }
 
+static int rune_vcpu_set_kick(struct rune_vcpu *vcpu, void __user *arg)
+{
+	u64 addr;
+
+	if (task_pid(current) != vcpu->owner)
+		return -EPERM;
+	if (copy_from_user(&addr, arg, sizeof(addr)))
+		return -EFAULT;
+	if (addr % sizeof(u64) || addr >= TASK_SIZE)
+		return -EINVAL;
+	vcpu->kick = u64_to_user_ptr(addr);
+	return 0;
+}
+
 static long rune_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct rune_vcpu *vcpu = file->private_data;
@@ -386,6 +408,8 @@ static long rune_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long a
 	switch (cmd) {
 	case RUNE_IOC_ENTER:
 		return rune_vcpu_enter(vcpu, (void __user *)arg);
+	case RUNE_IOC_SET_KICK:
+		return rune_vcpu_set_kick(vcpu, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -5,7 +5,7 @@
 
 use core::mem::size_of;
 
-pub const RUNE_ABI_VERSION: u32 = 2;
+pub const RUNE_ABI_VERSION: u32 = 3;
 
 /// `rune_info.flags`: the hart has the hypervisor extension.
 pub const RUNE_INFO_H: u32 = 1 << 0;
@@ -206,6 +206,9 @@ pub const RUNE_IOC_CREATE: u32 = ioc(IOC_NONE, 1, 0);
 pub const RUNE_IOC_ENTER: u32 = ioc(IOC_READ | IOC_WRITE, 2, size_of::<RuneVcpuState>());
 /// On `/dev/rune`: a VS-stage fence of the process on every hart before it returns.
 pub const RUNE_IOC_FENCE_VVMA: u32 = ioc(IOC_NONE, 3, 0);
+/// On a context's file: the address of a u64 which, while nonzero, makes every entry raise
+/// the VS software interrupt (the shim's doorbell for caught signals).
+pub const RUNE_IOC_SET_KICK: u32 = ioc(IOC_WRITE, 4, size_of::<u64>());
 
 #[cfg(test)]
 mod tests {
@@ -291,6 +294,7 @@ mod tests {
             ("RUNE_IOC_CREATE", RUNE_IOC_CREATE),
             ("RUNE_IOC_ENTER", RUNE_IOC_ENTER),
             ("RUNE_IOC_FENCE_VVMA", RUNE_IOC_FENCE_VVMA),
+            ("RUNE_IOC_SET_KICK", RUNE_IOC_SET_KICK),
         ] {
             lines.push(format!("printf(\"{name} %lu\\n\", (unsigned long){name});"));
             expected.push(format!("{name} {value}"));

@@ -30,6 +30,7 @@ t "a shared file mapping written from VS-mode reaches the file" $bin/rune_vs sha
 t "thousands of entries and hypercalls" $bin/rune_vs cycles
 t "4 threads in VS-mode at once on 2 harts, VS-stage fences meanwhile" $bin/rune_vs threads
 t "a signal and timer interrupts during a long guest loop" $bin/rune_vs signal
+t "a nonzero kick word stops the guest at entry with a VS software interrupt" $bin/rune_vs kick
 t "kill -9, or an exit of another thread, ends a process in VS-mode" $bin/rune_vs kill
 t "addresses outside the process give a fault exit" $bin/rune_vs bad-address
 t "rdtime in the guest without exits" $bin/rune_vs rdtime

@@ -544,6 +544,62 @@ static int test_rdtime(void)
 	return 0;
 }
 
+/* --- RUNE_IOC_SET_KICK: a nonzero word stops the guest at entry --- */
+
+#define KICKED 0x4b49434bL
+
+void rune_guest_kicked(void);
+__asm__(".pushsection .text\n"
+	".balign 4\n"
+	".globl rune_guest_kicked\n"
+	"rune_guest_kicked:\n"
+	"	li a7, 0x4b49434b\n"
+	"	ecall\n"
+	"	j rune_guest_kicked\n"
+	".popsection\n");
+
+static volatile uint64_t kick_word;
+
+/* interrupts on in VS-mode, the VS software interrupt enabled, traps to rune_guest_kicked */
+static void kickable(struct vs *v)
+{
+	v->st.csrs.vstvec = (uintptr_t)rune_guest_kicked;
+	v->st.csrs.vsie = 2;
+	v->st.csrs.vsstatus |= 2;
+}
+
+static int test_kick(void)
+{
+	uint64_t addr = (uintptr_t)&kick_word;
+	unsigned int reason;
+	struct vs v;
+
+	vs_init(&v, rune_dev());
+	check(ioctl(v.fd, RUNE_IOC_SET_KICK, &addr) == 0, "RUNE_IOC_SET_KICK");
+	kick_word = 1;
+	vs_call(&v, guest_forever, 0, 0, 0);
+	kickable(&v);
+	reason = vs_enter(&v);
+	check(reason == RUNE_EXIT_HYPERCALL && v.st.X(REG_A7) == KICKED,
+	      "a nonzero word: exit %u, a7 %#llx", reason, v.st.X(REG_A7));
+	check(v.st.csrs.vscause == ((1ULL << 63) | 1), "vscause %#llx", v.st.csrs.vscause);
+
+	/* the word clear and the interrupt taken: the guest runs its course */
+	kick_word = 0;
+	v.st.csrs.vsip = 0;
+	vs_call(&v, guest_rdtime, 1, 0, 0);
+	kickable(&v);
+	check(vs_run(&v, NULL, NULL) == RUNE_EXIT_EXIT, "a zero word: the guest was stopped");
+
+	addr = 3;
+	check(ioctl(v.fd, RUNE_IOC_SET_KICK, &addr) == -1 && errno == EINVAL,
+	      "a misaligned word is refused");
+	vs_close(&v);
+	printf("kick: a nonzero word stops the guest at entry (vscause %#llx), zero lets it run\n",
+	       (unsigned long long)((1ULL << 63) | 1));
+	return 0;
+}
+
 /* --- FP and vector state in and out; the host's own FP survives --- */
 
 GUEST static long guest_fp(void)
@@ -770,6 +826,7 @@ static const struct {
 	{ "misuse", test_misuse },
 	{ "vmids", test_vmids },
 	{ "bench", test_bench },
+	{ "kick", test_kick },
 };
 
 int main(int argc, char **argv)

@@ -6,7 +6,8 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use rune_kmod::{
-    RUNE_INFO_H, RUNE_IOC_CREATE, RUNE_IOC_ENTER, RUNE_IOC_QUERY, RuneInfo, RuneVcpuState,
+    RUNE_INFO_H, RUNE_IOC_CREATE, RUNE_IOC_ENTER, RUNE_IOC_QUERY, RUNE_IOC_SET_KICK, RuneInfo,
+    RuneVcpuState,
 };
 
 #[derive(Debug)]
@@ -60,6 +61,16 @@ pub struct Vcpu(OwnedFd);
 impl Vcpu {
     pub fn raw_fd(&self) -> std::os::fd::RawFd {
         self.0.as_raw_fd()
+    }
+
+    /// Has every entry raise the VS software interrupt while the u64 at `addr` is nonzero.
+    pub fn set_kick(&self, addr: u64) -> io::Result<()> {
+        // SAFETY: RUNE_IOC_SET_KICK reads one u64 (the address); the kernel later reads the
+        // word there, which lives as long as the process (a static).
+        if unsafe { libc::ioctl(self.0.as_raw_fd(), RUNE_IOC_SET_KICK as _, &addr) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
     }
 
     /// Runs the context from `state` until an exit; `state` comes back updated.

@@ -82,6 +82,10 @@ pub fn run(
 
     let device = dev::Device::open().map_err(VsError::Unavailable)?;
     let vcpu = device.create().map_err(VsError::Device)?;
+    // A signal the process catches for the program stops it at its next instruction: the
+    // module raises the VS software interrupt at every entry while one is pending.
+    vcpu.set_kick(sys::pending_word())
+        .map_err(VsError::Device)?;
     let path = find_program(&argv[0])?;
     let mut mem = memory::Memory::new().map_err(|e| VsError::Io("page table".into(), e))?;
     let setup = |e| VsError::Io("the VS-mode runtime".into(), e);
@@ -143,10 +147,6 @@ pub fn run(
         rt.own_fds.push(f.as_raw_fd());
     }
     loop {
-        // A signal caught since the last look: stop the program at its next instruction.
-        if sys::any_pending() {
-            rt.st.csrs.vsip |= serve::SSIP;
-        }
         vcpu.enter(&mut rt.st).map_err(VsError::Device)?;
         let st = &rt.st;
         match st.exit.reason {
@@ -159,7 +159,7 @@ pub fn run(
                 sys::die_by(libc::SIGSYS);
             }
             // A signal for a handler of the program is delivered from the trap the software
-            // interrupt raised above causes (in VU-mode, never inside the vector).
+            // interrupt the module raises causes (in VU-mode, never inside the vector).
             RUNE_EXIT_SIGNAL => {}
             RUNE_EXIT_FAULT if st.regs.mode == RUNE_MODE_VS => {
                 // A trap inside the vector itself: the program cannot go on.

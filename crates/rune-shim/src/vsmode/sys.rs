@@ -90,6 +90,11 @@ pub fn any_pending() -> bool {
     PENDING.load(Ordering::Acquire) != 0
 }
 
+/// Where the pending set lives: the module reads it at every entry (RUNE_IOC_SET_KICK).
+pub fn pending_word() -> u64 {
+    PENDING.as_ptr() as u64
+}
+
 /// Takes the lowest pending signal and its siginfo (with every signal blocked, so that a new
 /// instance cannot rewrite the siginfo while it is read).
 pub fn take_pending() -> Option<(i32, [u64; 16])> {

@@ -19,7 +19,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define RUNE_ABI_VERSION 2
+#define RUNE_ABI_VERSION 3
 
 /* rune_info.flags */
 #define RUNE_INFO_H (1U << 0)	/* the hart has the hypervisor extension */
@@ -122,5 +122,14 @@ struct rune_vcpu_state {
 #define RUNE_IOC_FENCE_VVMA _IO(RUNE_IOC_MAGIC, 3)
 /* on a context's file */
 #define RUNE_IOC_ENTER _IOWR(RUNE_IOC_MAGIC, 2, struct rune_vcpu_state)
+/*
+ * The address of a __u64 of the caller (0: none), read by every
+ * RUNE_IOC_ENTER inside the ioctl, after the last moment the caller's own
+ * signal handlers could run: while it is nonzero, the guest is entered with
+ * the VS software interrupt pending (vsip.SSIP). A runtime whose handlers
+ * note signals in that word thus stops its guest for every one of them,
+ * with no window between its last look and the entry.
+ */
+#define RUNE_IOC_SET_KICK _IOW(RUNE_IOC_MAGIC, 4, __u64)
 
 #endif /* _UAPI_LINUX_RUNE_H */
