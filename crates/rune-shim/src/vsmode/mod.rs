@@ -13,6 +13,8 @@ pub mod elf;
 #[cfg(target_arch = "riscv64")]
 mod load;
 #[cfg(target_arch = "riscv64")]
+mod lookup;
+#[cfg(target_arch = "riscv64")]
 mod memory;
 #[cfg(target_arch = "riscv64")]
 mod serve;

@@ -5,11 +5,12 @@
 //! forwarded, emulated, rewritten or refused, with the same events as the seccomp backend.
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 
 use rune_kmod::RuneVcpuState;
 
 use super::args;
+use super::lookup::{Found, lookup, openat, refused_object};
 use super::memory::{self, Memory, PAGE, read_cstr};
 use super::signal::{self, Context, Interrupted, Signals};
 use super::sys;
@@ -20,7 +21,8 @@ use crate::oci_seccomp::{OciProfile, OciVerdict};
 use crate::syscalls::Arch;
 
 const CAUSE_USER_ECALL: u64 = 8;
-/// The VS software interrupt the shim raises (vsip.SSIP) to stop the program for a signal.
+/// The VS software interrupt (vsip.SSIP) that stops the program for a signal (the module
+/// raises it at entry while the pending set is not empty).
 pub const CAUSE_SIGNAL_KICK: u64 = (1 << 63) | 1;
 pub const SSIP: u64 = 1 << 1;
 const A0: usize = 10;
@@ -537,100 +539,4 @@ impl Runtime {
         };
         self.events.emit(&event);
     }
-}
-
-/// What an open names: an existing object (held by an O_PATH descriptor), or a name to
-/// create in a directory (held likewise).
-enum Found {
-    Object(OwnedFd),
-    Create(OwnedFd, CString),
-}
-
-fn openat(dirfd: RawFd, path: &CString, flags: i32, mode: u32) -> i64 {
-    sys::syscall(
-        56,
-        [
-            dirfd as u64,
-            path.as_ptr() as u64,
-            flags as u64,
-            u64::from(mode),
-            0,
-            0,
-        ],
-    )
-}
-
-/// The real path of what a descriptor holds.
-fn real_path(fd: &OwnedFd) -> Result<String, i32> {
-    std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
-        .map(|p| p.to_string_lossy().into_owned())
-        .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))
-}
-
-fn path_fd(dirfd: RawFd, path: &CString, extra: i32) -> Result<OwnedFd, i32> {
-    // struct open_how: flags, mode, resolve
-    let how: [u64; 3] = [
-        (libc::O_PATH | libc::O_CLOEXEC | extra) as u64,
-        0,
-        libc::RESOLVE_NO_MAGICLINKS,
-    ];
-    let fd = sys::syscall(
-        437,
-        [
-            dirfd as u64,
-            path.as_ptr() as u64,
-            how.as_ptr() as u64,
-            std::mem::size_of_val(&how) as u64,
-            0,
-            0,
-        ],
-    );
-    if fd < 0 {
-        return Err(-fd as i32);
-    }
-    Ok(sys::own_fd(fd as RawFd))
-}
-
-fn lookup(dirfd: RawFd, path: &CString, flags: i32) -> Result<(Found, String), i32> {
-    let nofollow = if flags & libc::O_NOFOLLOW != 0 {
-        libc::O_NOFOLLOW
-    } else {
-        0
-    };
-    match path_fd(dirfd, path, nofollow) {
-        Ok(fd) => {
-            if flags & libc::O_CREAT != 0 && flags & libc::O_EXCL != 0 {
-                return Err(libc::EEXIST);
-            }
-            let real = real_path(&fd)?;
-            Ok((Found::Object(fd), real))
-        }
-        Err(libc::ENOENT) if flags & libc::O_CREAT != 0 => {
-            let bytes = path.as_bytes();
-            let (dir, leaf) = match bytes.iter().rposition(|&b| b == b'/') {
-                Some(0) => (&b"/"[..], &bytes[1..]),
-                Some(i) => (&bytes[..i], &bytes[i + 1..]),
-                None => (&b"."[..], bytes),
-            };
-            if leaf.is_empty() || leaf == b"." || leaf == b".." {
-                return Err(libc::EISDIR);
-            }
-            let dir = CString::new(dir).map_err(|_| libc::EINVAL)?;
-            let leaf = CString::new(leaf).map_err(|_| libc::EINVAL)?;
-            let dfd = path_fd(dirfd, &dir, libc::O_DIRECTORY)?;
-            let real = format!(
-                "{}/{}",
-                real_path(&dfd)?.trim_end_matches('/'),
-                leaf.to_string_lossy()
-            );
-            Ok((Found::Create(dfd, leaf), real))
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// Objects that would hand the program the shim's memory or the VS machinery.
-fn refused_object(real: &str) -> bool {
-    real == "/dev/rune"
-        || (real.starts_with("/proc/") && (real.ends_with("/mem") || real.contains("/map_files")))
 }
