@@ -19,6 +19,17 @@ pub struct Call {
     pub paths: Vec<String>,
 }
 
+impl Call {
+    /// A call that names no object.
+    pub fn named(name: &str, args: [u64; 6]) -> Self {
+        Call {
+            name: name.to_owned(),
+            args,
+            paths: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Verdict {
     Allow,

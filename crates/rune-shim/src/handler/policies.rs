@@ -72,11 +72,7 @@ impl Policies {
         {
             return None;
         }
-        Some(self.decide(&Call {
-            name: name.to_owned(),
-            args: [0; 6],
-            paths: Vec::new(),
-        }))
+        Some(self.decide(&Call::named(name, [0; 6])))
     }
 
     /// Whether deciding `name` needs the object it acts on: then the call is made on the

@@ -334,11 +334,7 @@ impl Runtime {
     }
 
     fn decide_plain(&mut self, name: &str, args: [u64; 6]) -> i64 {
-        let call = Call {
-            name: name.to_owned(),
-            args,
-            paths: Vec::new(),
-        };
+        let call = Call::named(name, args);
         let (d, source) = self.policies.decide(&call);
         if matches!(
             d.verdict,
@@ -370,11 +366,7 @@ impl Runtime {
         args: [u64; 6],
         run: impl FnOnce(&mut Self, &Call) -> i64,
     ) -> i64 {
-        let call = Call {
-            name: name.to_owned(),
-            args,
-            paths: Vec::new(),
-        };
+        let call = Call::named(name, args);
         let (d, source) = self.policies.decide(&call);
         self.act(&call, &d, source, None, run)
     }
@@ -446,17 +438,7 @@ impl Runtime {
     }
 
     fn kill_as(&mut self, name: &str, args: [u64; 6], rule: &str) -> ! {
-        let call = Call {
-            name: name.to_owned(),
-            args,
-            paths: Vec::new(),
-        };
-        let d = Decision {
-            verdict: Verdict::Kill,
-            rule: None,
-            log: true,
-        };
-        self.event(&call, &d, Source::None, None, None, None, rule);
+        self.guard_event(name, args, Verdict::Kill, None, rule);
         sys::die_by(libc::SIGSYS)
     }
 
@@ -466,18 +448,33 @@ impl Runtime {
 
     /// A call refused by Rune's own guards (`rule`) rather than by a policy, with an event.
     fn refuse_as(&mut self, name: &str, args: [u64; 6], e: i32, rule: &str) -> i64 {
-        let call = Call {
-            name: name.to_owned(),
-            args,
-            paths: Vec::new(),
-        };
+        self.guard_event(name, args, Verdict::Deny(e), Some(errno(e)), rule);
+        errno(e)
+    }
+
+    /// The event of a call a guard (`rule`) answers with `verdict`.
+    fn guard_event(
+        &mut self,
+        name: &str,
+        args: [u64; 6],
+        verdict: Verdict,
+        result: Option<i64>,
+        rule: &str,
+    ) {
         let d = Decision {
-            verdict: Verdict::Deny(e),
+            verdict,
             rule: None,
             log: true,
         };
-        self.event(&call, &d, Source::None, None, None, Some(errno(e)), rule);
-        errno(e)
+        self.event(
+            &Call::named(name, args),
+            &d,
+            Source::None,
+            None,
+            None,
+            result,
+            rule,
+        );
     }
 
     fn act(

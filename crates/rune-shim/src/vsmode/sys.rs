@@ -95,25 +95,24 @@ pub fn pending_word() -> u64 {
     PENDING.as_ptr() as u64
 }
 
+/// rt_sigprocmask(how, set, &old) on the thread; returns the old mask.
+fn sigprocmask(how: i32, set: Option<u64>) -> u64 {
+    let mut old = 0u64;
+    let set_ptr = set.as_ref().map_or(0, |m| m as *const u64 as u64);
+    syscall(
+        135,
+        [how as u64, set_ptr, &mut old as *mut u64 as u64, 8, 0, 0],
+    );
+    old
+}
+
 /// Takes the lowest pending signal and its siginfo (with every signal blocked, so that a new
 /// instance cannot rewrite the siginfo while it is read).
 pub fn take_pending() -> Option<(i32, [u64; 16])> {
     if PENDING.load(Ordering::Acquire) == 0 {
         return None;
     }
-    let all = u64::MAX;
-    let mut old = 0u64;
-    syscall(
-        135,
-        [
-            libc::SIG_SETMASK as u64,
-            &all as *const u64 as u64,
-            &mut old as *mut u64 as u64,
-            8,
-            0,
-            0,
-        ],
-    );
+    let old = sigprocmask(libc::SIG_SETMASK, Some(u64::MAX));
     let bits = PENDING.load(Ordering::Acquire);
     let taken = (bits != 0).then(|| {
         let i = bits.trailing_zeros() as usize;
@@ -123,17 +122,7 @@ pub fn take_pending() -> Option<(i32, [u64; 16])> {
             std::array::from_fn(|w| INFO[i][w].load(Ordering::Relaxed)),
         )
     });
-    syscall(
-        135,
-        [
-            libc::SIG_SETMASK as u64,
-            &old as *const u64 as u64,
-            0,
-            8,
-            0,
-            0,
-        ],
-    );
+    sigprocmask(libc::SIG_SETMASK, Some(old));
     taken
 }
 
@@ -148,35 +137,12 @@ pub fn repend(sig: i32, info: &[u64; 16]) {
 
 /// The thread's signal mask (the program's: its rt_sigprocmask calls are forwarded).
 pub fn mask() -> u64 {
-    let mut old = 0u64;
-    syscall(
-        135,
-        [
-            libc::SIG_BLOCK as u64,
-            0,
-            &mut old as *mut u64 as u64,
-            8,
-            0,
-            0,
-        ],
-    );
-    old
+    sigprocmask(libc::SIG_BLOCK, None)
 }
 
 pub fn set_mask(mask: u64) {
     let unblockable = (1u64 << (libc::SIGKILL - 1)) | (1 << (libc::SIGSTOP - 1));
-    let m = mask & !unblockable;
-    syscall(
-        135,
-        [
-            libc::SIG_SETMASK as u64,
-            &m as *const u64 as u64,
-            0,
-            8,
-            0,
-            0,
-        ],
-    );
+    sigprocmask(libc::SIG_SETMASK, Some(mask & !unblockable));
 }
 
 /// Hands a caught signal back to the kernel as pending (it was blocked by the time the shim
