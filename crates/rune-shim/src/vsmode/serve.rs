@@ -200,14 +200,14 @@ impl Runtime {
     }
 
     fn call(&mut self, name: &str, nr: u64, args: [u64; 6]) -> i64 {
-        if self.touches_own_fd(name, &args) {
-            return errno(libc::EBADF);
-        }
         // The container's profile first, on every call: the shim answers many calls itself
         // (emulations, rewrites, opens by real path, signals, refusals), and with stacked
         // filters the kernel's strictest answer would win.
         if let Some(refused) = self.oci_refuses(name, args) {
             return refused;
+        }
+        if self.touches_own_fd(name, &args) {
+            return errno(libc::EBADF);
         }
         match name {
             "exit" | "exit_group" => sys::exit_group(args[0] as i32),
