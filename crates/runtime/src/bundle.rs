@@ -5,7 +5,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::Spec;
+use oci_spec::runtime::{PosixRlimit, Spec};
+
+use crate::sys;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
@@ -50,6 +52,9 @@ pub fn validate_id(id: &str) -> Result<(), BundleError> {
     }
     if id == "." || id == ".." {
         return Err(invalid("must not be . or .."));
+    }
+    if id == crate::private_bundle::RESERVED {
+        return Err(invalid("reserved for rune-run's own files"));
     }
     if id.len() > 1024 {
         return Err(invalid("longer than 1024 bytes"));
@@ -157,7 +162,41 @@ fn check_spec(spec: &Spec) -> Result<(), (&'static str, String)> {
     if let Some(adj) = process.oom_score_adj() {
         check_oom_score_adj(adj).map_err(|why| ("process.oomScoreAdj", why))?;
     }
+    for rlimit in process.rlimits().iter().flatten() {
+        check_rlimit(rlimit).map_err(|why| ("process.rlimits", why))?;
+    }
     Ok(())
+}
+
+/// The container's init sets its limits as a child of rune-run: a hard limit above
+/// rune-run's own needs CAP_SYS_RESOURCE (and `RLIMIT_NOFILE` stays below `fs.nr_open`).
+/// Raising one cannot be undone, so a forked child asks the kernel. runc fails later with
+/// "error setting rlimit type 7".
+fn check_rlimit(rlimit: &PosixRlimit) -> Result<(), String> {
+    let name = serde_json::to_value(rlimit.typ())
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{:?}", rlimit.typ()));
+    let (soft, hard) = (rlimit.soft(), rlimit.hard());
+    if soft > hard {
+        return Err(format!(
+            "{name}: soft limit {soft} is above its hard limit {hard}"
+        ));
+    }
+    // The enum's discriminants are the kernel's resource numbers, as libcontainer uses them.
+    let resource = rlimit.typ() as u32;
+    let (_, host_hard) = sys::getrlimit(resource).map_err(|e| format!("{name}: {e}"))?;
+    if hard <= host_hard {
+        return Ok(());
+    }
+    sys::in_child(|| sys::setrlimit(resource, soft, hard).map_err(|e| e.to_string())).map_err(
+        |why| {
+            format!(
+                "{name} {hard} is above this host's hard limit {host_hard}: the kernel \
+                 refuses it ({why}); raising a hard limit needs CAP_SYS_RESOURCE"
+            )
+        },
+    )
 }
 
 const OOM_SCORE_ADJ: &str = "/proc/self/oom_score_adj";

@@ -4,16 +4,24 @@
 //! a namespaced cgroupfs without `ro`), whatever the spec's `/sys/fs/cgroup` mount says. With
 //! docker's and podman's `ro,nosuid,nodev,noexec` that leaves a container root free to rewrite
 //! its own limits (`memory.limit_in_bytes`, `pids.max`): runc honours the flags, so must we.
-//! After `create` has built the mount namespace, and before the program runs, a forked child
-//! (single-threaded, as `setns(CLONE_NEWNS)` requires) enters the init's mount namespace and
-//! remounts each hierarchy with the spec's flags.
+//! After `create` has built the mounts, and before the program runs, a forked child
+//! (single-threaded, as `setns(CLONE_NEWNS)` requires) enters the init's mount namespace,
+//! takes the init's root, and remounts each hierarchy with the spec's flags.
+//!
+//! Taking the init's root is what keeps this inside the container. A bundle without a mount
+//! namespace (runc runs `"namespaces": []`) shares the host's: its hierarchies are mounts
+//! under the rootfs, and the init's `mountinfo` names them relative to its chroot. Entering
+//! the namespace alone would put the child at the host's root, where the same names are the
+//! host's own `/sys/fs/cgroup`.
 
 use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, setns};
-use nix::unistd::Pid;
+use nix::unistd::{Pid, chroot, fchdir};
 use oci_spec::runtime::Spec;
 
 use crate::sys;
@@ -24,6 +32,8 @@ pub enum CgroupMountError {
     MountInfo { pid: i32, source: std::io::Error },
     #[error("enter the mount namespace of the container init: {source}")]
     Setns { source: nix::Error },
+    #[error("take the root of the container init: {source}")]
+    Root { source: nix::Error },
     #[error("remount {path} with the flags of config.json: {source}")]
     Remount { path: PathBuf, source: nix::Error },
     #[error("remount cgroups in the container: {0}")]
@@ -50,34 +60,75 @@ fn wanted_flags(spec: &Spec) -> Option<(PathBuf, MsFlags)> {
     (!flags.is_empty()).then(|| (m.destination().clone(), flags))
 }
 
-/// Mount points below `dest` (as the init sees them) of type cgroup that lack `flags`.
-fn weaker_mounts(mountinfo: &str, dest: &Path, flags: MsFlags) -> Vec<PathBuf> {
+/// A cgroup mount below `dest` (as the init sees it) that lacks some of the wanted flags, with
+/// the flags it has, which a bind remount must keep (a user namespace locks them).
+#[derive(Debug, PartialEq, Eq)]
+struct Weak {
+    id: u64,
+    point: PathBuf,
+    has: MsFlags,
+}
+
+fn mount_flags(opts: &str) -> MsFlags {
+    opts.split(',')
+        .map(|o| match o {
+            "ro" => MsFlags::MS_RDONLY,
+            "nosuid" => MsFlags::MS_NOSUID,
+            "nodev" => MsFlags::MS_NODEV,
+            "noexec" => MsFlags::MS_NOEXEC,
+            "noatime" => MsFlags::MS_NOATIME,
+            "nodiratime" => MsFlags::MS_NODIRATIME,
+            "relatime" => MsFlags::MS_RELATIME,
+            "strictatime" => MsFlags::MS_STRICTATIME,
+            _ => MsFlags::empty(),
+        })
+        .fold(MsFlags::empty(), |a, b| a | b)
+}
+
+/// mountinfo escapes space, tab, newline and backslash in paths as octal (`\040`).
+pub fn unescape(field: &str) -> PathBuf {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let octal = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| bytes[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match octal {
+            Some(d) => {
+                out.push(d.iter().fold(0u8, |v, c| v.wrapping_mul(8) + (c - b'0')));
+                i += 4;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    PathBuf::from(std::ffi::OsString::from_vec(out))
+}
+
+fn weaker_mounts(mountinfo: &str, dest: &Path, flags: MsFlags) -> Vec<Weak> {
     mountinfo
         .lines()
         .filter_map(|line| {
             let (left, right) = line.split_once(" - ")?;
             let fields: Vec<&str> = left.split_whitespace().collect();
-            let (point, opts) = (Path::new(fields.get(4)?), *fields.get(5)?);
+            let id = fields.first()?.parse().ok()?;
+            let (point, opts) = (unescape(fields.get(4)?), *fields.get(5)?);
             let fstype = right.split_whitespace().next()?;
             let is_cgroup = fstype == "cgroup" || fstype == "cgroup2";
             // On v1 the hierarchies sit below `dest`; on v2 cgroup2 is mounted at `dest`.
             let inside = point.starts_with(dest) && (point != dest || fstype == "cgroup2");
-            if !is_cgroup || !inside {
-                return None;
-            }
-            let has = |name: &str| opts.split(',').any(|o| o == name);
-            let missing = (flags.contains(MsFlags::MS_RDONLY) && !has("ro"))
-                || (flags.contains(MsFlags::MS_NOSUID) && !has("nosuid"))
-                || (flags.contains(MsFlags::MS_NODEV) && !has("nodev"))
-                || (flags.contains(MsFlags::MS_NOEXEC) && !has("noexec"));
-            missing.then(|| point.to_owned())
+            let has = mount_flags(opts);
+            (is_cgroup && inside && !has.contains(flags)).then_some(Weak { id, point, has })
         })
         .collect()
 }
 
 /// Called by `create` once the init waits for `start`: if any hierarchy is weaker than the
-/// spec asks, a forked child enters the init's mount namespace (its root becomes the
-/// container's) and remounts each in place.
+/// spec asks, a forked child enters the init's mount namespace and root and remounts each in
+/// place.
 pub fn harden(spec: &Spec, init: Pid) -> Result<(), CgroupMountError> {
     let Some((dest, flags)) = wanted_flags(spec) else {
         return Ok(());
@@ -89,24 +140,43 @@ pub fn harden(spec: &Spec, init: Pid) -> Result<(), CgroupMountError> {
     if weak.is_empty() {
         return Ok(());
     }
-    let ns = File::open(format!("/proc/{pid}/ns/mnt"))
-        .map_err(|source| CgroupMountError::MountInfo { pid, source })?;
-    sys::in_child(|| remount_all(ns, &weak, flags).map_err(|e| e.to_string()))
+    let open = |what: &str| {
+        File::open(format!("/proc/{pid}/{what}"))
+            .map_err(|source| CgroupMountError::MountInfo { pid, source })
+    };
+    let (ns, root) = (open("ns/mnt")?, open("root")?);
+    sys::in_child(|| remount_all(ns, root, &weak, flags).map_err(|e| e.to_string()))
         .map_err(CgroupMountError::Helper)
 }
 
-fn remount_all(ns: File, points: &[PathBuf], flags: MsFlags) -> Result<(), CgroupMountError> {
+fn remount_all(
+    ns: File,
+    root: File,
+    weak: &[Weak],
+    flags: MsFlags,
+) -> Result<(), CgroupMountError> {
     setns(ns, CloneFlags::CLONE_NEWNS).map_err(|source| CgroupMountError::Setns { source })?;
-    for point in points {
+    // The init's root was opened before the switch; it lies in the namespace just entered.
+    fchdir(root.as_raw_fd())
+        .and_then(|()| chroot("."))
+        .map_err(|source| CgroupMountError::Root { source })?;
+    for w in weak {
+        // A mount covered by a later one (docker's `/sys` rbind under a fresh cgroup tmpfs)
+        // has no name in the container: nothing reaches it, and there is nothing to remount.
+        let reached = File::open(&w.point)
+            .and_then(|f| crate::sys::mount_id(&f).map_err(std::io::Error::from));
+        if reached.ok() != Some(w.id) {
+            continue;
+        }
         mount(
             None::<&str>,
-            point,
+            &w.point,
             None::<&str>,
-            MsFlags::MS_REMOUNT | MsFlags::MS_BIND | flags,
+            MsFlags::MS_REMOUNT | MsFlags::MS_BIND | w.has | flags,
             None::<&str>,
         )
         .map_err(|source| CgroupMountError::Remount {
-            path: point.clone(),
+            path: w.point.clone(),
             source,
         })?;
     }
@@ -129,12 +199,23 @@ mod tests {
     fn finds_only_cgroup_mounts_missing_flags() {
         let all = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
         let weak = weaker_mounts(INFO, Path::new("/sys/fs/cgroup"), all);
+        let points: Vec<&Path> = weak.iter().map(|w| w.point.as_path()).collect();
         assert_eq!(
-            weak,
-            vec![
-                PathBuf::from("/sys/fs/cgroup/memory"),
-                PathBuf::from("/sys/fs/cgroup/unified")
+            points,
+            [
+                Path::new("/sys/fs/cgroup/memory"),
+                Path::new("/sys/fs/cgroup/unified")
             ]
         );
+        assert_eq!(
+            weak[1].has,
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RELATIME
+        );
+    }
+
+    #[test]
+    fn mountinfo_escapes_are_undone() {
+        assert_eq!(unescape(r"/a\040b\134c"), PathBuf::from("/a b\\c"));
+        assert_eq!(unescape(r"/plain"), PathBuf::from("/plain"));
     }
 }

@@ -89,6 +89,19 @@ pub enum Command {
     Spec(Spec),
     /// Print the Rune events of a container (JSON lines)
     Trace(Trace),
+    /// Run an OCI hook with the client's bundle in its state (what rune-run's hooks run as)
+    #[command(hide = true)]
+    Hook(HookExec),
+}
+
+#[derive(Args, Debug)]
+pub struct HookExec {
+    /// the bundle the client passed
+    #[arg(long)]
+    pub bundle: PathBuf,
+    /// the hook's path, then its argv (argv[0] first)
+    #[arg(last = true, required = true)]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Args, Debug)]

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 use oci_spec::runtime::Spec;
 
+use crate::hooks::StartContainer;
 use crate::shim::Handoff;
 
 /// Runs the container's program, through the Rune shim's hand-over when the container has a
@@ -16,6 +17,8 @@ use crate::shim::Handoff;
 #[derive(Clone, Debug, Default)]
 pub struct RuneExecutor {
     pub handoff: Option<Handoff>,
+    /// Run here when libcontainer's own run would give them the private bundle (`hooks`).
+    pub start_container: Option<StartContainer>,
 }
 
 /// runc's rule (Go's `exec.LookPath`): a name with a slash is used as it is; any other name
@@ -69,6 +72,11 @@ impl Executor for RuneExecutor {
             .iter()
             .map(|a| to_c(a))
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(hooks) = &self.start_container {
+            hooks
+                .run()
+                .map_err(|e| ExecutorError::Other(e.to_string()))?;
+        }
         if let Some(h) = &self.handoff {
             h.enter().map_err(ExecutorError::Other)?;
         }

@@ -12,6 +12,8 @@ mod console;
 mod devices;
 mod executor;
 mod exit_status;
+mod hooks;
+mod host_mounts;
 mod observability;
 mod private_bundle;
 mod shim;

@@ -121,10 +121,14 @@ impl<S: Subscriber> Layer<S> for RuncLayer {
 /// Installs the subscriber and returns the log so that `main` can report the final error.
 pub fn init(path: Option<&Path>, format: Format, debug: bool) -> io::Result<&'static RuncLog> {
     let log: &'static RuncLog = Box::leak(Box::new(RuncLog::open(path, format)?));
+    // rune-run's own warnings (a failed poststart hook) are for the user, as runc's are;
+    // libcontainer's are chatter unless debugging.
     let level = if debug {
-        filter::LevelFilter::DEBUG
+        filter::Targets::new().with_default(filter::LevelFilter::DEBUG)
     } else {
-        filter::LevelFilter::ERROR
+        filter::Targets::new()
+            .with_default(filter::LevelFilter::ERROR)
+            .with_target(env!("CARGO_CRATE_NAME"), filter::LevelFilter::WARN)
     };
     // `try_init` only fails if a subscriber is already set, which cannot happen in `main`.
     let _ = tracing_subscriber::registry()

@@ -1,6 +1,7 @@
 //! libcontainer reads `config.json` from the bundle it is given. When the spec must change
-//! before libcontainer sees it, rune-run gives it a private copy (next to the state
-//! directories, kept until `delete`, because `exec` reads the container's spec again) and
+//! before libcontainer sees it, rune-run gives it a private copy (in `ROOT/.rune/ID`, apart
+//! from the state directories that `list` reads, kept until `delete`, because `exec` reads the
+//! container's spec again) and
 //! remembers the client's bundle for `state`, `list` and everything else that shows or reads
 //! it. Two reasons:
 //!
@@ -21,8 +22,11 @@ use oci_spec::runtime::{LinuxSeccompArgBuilder, LinuxSeccompOperator, Spec};
 /// Where the state directory records the client's bundle.
 const CLIENT_BUNDLE: &str = "rune-client-bundle";
 
+/// The directory of the state root that holds rune-run's own files, not containers.
+pub const RESERVED: &str = ".rune";
+
 pub fn dir(root: &Path, id: &str) -> PathBuf {
-    root.join(format!(".rune-bundle-{id}"))
+    root.join(RESERVED).join(id)
 }
 
 /// Swaps `value` and `valueTwo` of every `SCMP_CMP_MASKED_EQ` argument (see above); whether
@@ -66,7 +70,20 @@ pub fn fix_masked_eq(spec: &mut Spec) -> bool {
 /// bundle) and returns its directory.
 pub fn write(root: &Path, id: &str, spec: &Spec, bundle: &Path) -> Result<PathBuf> {
     let dir = dir(root, id);
-    fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    let written = write_in(&dir, spec, bundle);
+    if written.is_err() {
+        remove(root, id);
+    }
+    written.map(|()| dir)
+}
+
+fn write_in(dir: &Path, spec: &Spec, bundle: &Path) -> Result<()> {
+    // A concurrent `remove` may take the empty parent away between the two steps.
+    let mut made = fs::create_dir_all(dir);
+    if made.is_err() {
+        made = fs::create_dir_all(dir);
+    }
+    made.with_context(|| format!("create {}", dir.display()))?;
     let mut spec = spec.clone();
     if let Some(r) = spec.root_mut().as_mut()
         && r.path().is_relative()
@@ -84,8 +101,7 @@ pub fn write(root: &Path, id: &str, spec: &Spec, bundle: &Path) -> Result<PathBu
         }
     }
     spec.save(dir.join("config.json"))
-        .with_context(|| format!("write {}/config.json", dir.display()))?;
-    Ok(dir)
+        .with_context(|| format!("write {}/config.json", dir.display()))
 }
 
 pub fn record_client_bundle(state_dir: &Path, bundle: &Path) -> Result<()> {
@@ -94,6 +110,13 @@ pub fn record_client_bundle(state_dir: &Path, bundle: &Path) -> Result<()> {
         bundle.as_os_str().as_encoded_bytes(),
     )
     .context("record the client's bundle")
+}
+
+/// The container's state as hooks must see it: with the bundle the client gave.
+pub fn client_state(container: &Container) -> libcontainer::container::State {
+    let mut state = container.state.clone();
+    state.bundle = client_bundle(container);
+    state
 }
 
 /// The bundle the client gave, whichever libcontainer read.
@@ -105,8 +128,10 @@ pub fn client_bundle(container: &Container) -> PathBuf {
         .unwrap_or_else(|| container.bundle().clone())
 }
 
+/// Removes the copy, and the reserved directory once it holds no other.
 pub fn remove(root: &Path, id: &str) {
     let _ = fs::remove_dir_all(dir(root, id));
+    let _ = fs::remove_dir(root.join(RESERVED));
 }
 
 #[cfg(test)]

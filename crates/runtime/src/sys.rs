@@ -1,4 +1,5 @@
-//! The runtime's only unsafe code: running a closure in a forked child.
+//! The runtime's only unsafe code: running a closure in a forked child, and taking
+//! ownership of descriptors the kernel hands over.
 
 #![allow(unsafe_code)]
 
@@ -42,6 +43,69 @@ pub fn in_child(work: impl FnOnce() -> Result<(), String>) -> Result<(), String>
             }
         }
     }
+}
+
+/// A resource limit of this process, by the kernel's number (`RLIMIT_*`): (soft, hard).
+pub fn getrlimit(resource: u32) -> nix::Result<(u64, u64)> {
+    let mut lim = nix::libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid, writable rlimit for the call to fill.
+    let res = unsafe { nix::libc::getrlimit(resource, &mut lim) };
+    nix::errno::Errno::result(res).map(|_| (lim.rlim_cur, lim.rlim_max))
+}
+
+/// Sets a resource limit of this process, by the kernel's number.
+pub fn setrlimit(resource: u32, soft: u64, hard: u64) -> nix::Result<()> {
+    let lim = nix::libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: `lim` is a valid rlimit the kernel only reads.
+    let res = unsafe { nix::libc::setrlimit(resource, &lim) };
+    nix::errno::Errno::result(res).map(drop)
+}
+
+/// The id of the mount `fd` lies on (`statx`'s `STATX_MNT_ID`, as mountinfo numbers mounts).
+pub fn mount_id(fd: &impl std::os::fd::AsFd) -> nix::Result<u64> {
+    use std::os::fd::AsRawFd;
+
+    // SAFETY: all-zero bytes are a valid `statx` (plain integers).
+    let mut stx: nix::libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: an empty path with AT_EMPTY_PATH names `fd` itself; `stx` is writable.
+    let res = unsafe {
+        nix::libc::statx(
+            fd.as_fd().as_raw_fd(),
+            c"".as_ptr(),
+            nix::libc::AT_EMPTY_PATH,
+            nix::libc::STATX_MNT_ID,
+            &mut stx,
+        )
+    };
+    nix::errno::Errno::result(res)?;
+    if stx.stx_mask & nix::libc::STATX_MNT_ID == 0 {
+        return Err(nix::errno::Errno::ENOSYS);
+    }
+    Ok(stx.stx_mnt_id)
+}
+
+/// Opens `rel` below `dir` as an `O_PATH` descriptor, refusing symlinks and `..` out of it
+/// (`RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`): for names a container may have changed.
+pub fn open_path_beneath(
+    dir: &std::fs::File,
+    rel: &std::path::Path,
+) -> nix::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+    use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2};
+
+    let how = OpenHow::new()
+        .flags(OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS);
+    let fd = openat2(dir.as_raw_fd(), rel, how)?;
+    // SAFETY: openat2 just returned this descriptor; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// Receives one file descriptor sent with SCM_RIGHTS on `stream` (a console socket).

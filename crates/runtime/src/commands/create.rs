@@ -6,10 +6,11 @@ use libcontainer::error::LibcontainerError;
 use liboci_cli::Create;
 
 use crate::cli::GlobalOpts;
+use crate::commands::update;
 use crate::console::OwnConsole;
 use crate::executor::RuneExecutor;
-use crate::{bundle, commands, private_bundle, shim};
-use crate::{cgroup_mounts, cleanup, devices};
+use crate::{bundle, commands, hooks, private_bundle, shim};
+use crate::{cgroup_mounts, cleanup, devices, host_mounts};
 
 pub fn create(args: Create, global: &GlobalOpts) -> Result<()> {
     let init = Init {
@@ -59,6 +60,7 @@ impl Init<'_> {
         }
         let bundle_dir = absolute(self.bundle)?;
         let mut spec = bundle::load(&bundle_dir)?;
+        let host_mounts = host_mounts::Record::before_create(&spec, &bundle_dir)?;
         let shim = match shim::select::select(global, &spec)? {
             Some(selected) => {
                 tracing::info!(backend = ?selected.backend, "container {id} runs under Rune policies");
@@ -66,40 +68,56 @@ impl Init<'_> {
             }
             None => None,
         };
-        let executor = RuneExecutor {
-            handoff: shim.as_ref().map(shim::Prepared::handoff),
-        };
         // libcontainer reads config.json itself: from a copy when it must see another spec.
         let fixed = private_bundle::fix_masked_eq(&mut spec);
         let granted = shim.as_ref().is_some_and(|p| p.grant.is_some());
+        let mut start_container = None;
         let private = if fixed || granted {
-            Some(private_bundle::write(&global.root, id, &spec, &bundle_dir)?)
+            let mut copy = spec.clone();
+            start_container = hooks::for_private_bundle(&mut copy, id, &bundle_dir);
+            Some(private_bundle::write(&global.root, id, &copy, &bundle_dir)?)
         } else {
             None
         };
+        let executor = RuneExecutor {
+            handoff: shim.as_ref().map(shim::Prepared::handoff),
+            start_container,
+        };
         let lc_bundle = private.clone().unwrap_or_else(|| bundle_dir.clone());
         let terminal = spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
-        let console = OwnConsole::when_needed(self.detach, self.console_socket, terminal)?;
-        let console_socket = console
-            .as_ref()
-            .map(OwnConsole::path)
-            .or(self.console_socket);
 
-        let built = commands::builder(id, &global.root, executor)?
-            .with_pid_file(self.pid_file)?
-            .with_console_socket(console_socket)
-            .with_preserved_fds(self.preserve_fds)
-            .as_init(&lc_bundle)
-            .with_systemd(global.systemd_cgroup)
-            // libcontainer 0.7 reads `detach` only to decide whether a console is needed.
-            .with_detach(self.detach || console.is_some())
-            .with_no_pivot(self.no_pivot)
-            .build();
-        let hardened = built.map_err(anyhow::Error::new).and_then(|container| {
+        // From here on anything that fails leaves something to remove.
+        let made = (|| {
+            let console = OwnConsole::when_needed(self.detach, self.console_socket, terminal)?;
+            let console_socket = console
+                .as_ref()
+                .map(OwnConsole::path)
+                .or(self.console_socket);
+            let container = commands::builder(id, &global.root, executor)?
+                .with_pid_file(self.pid_file)?
+                .with_console_socket(console_socket)
+                .with_preserved_fds(self.preserve_fds)
+                .as_init(&lc_bundle)
+                .with_systemd(global.systemd_cgroup)
+                // libcontainer 0.7 reads `detach` only to decide whether a console is needed.
+                .with_detach(self.detach || console.is_some())
+                .with_no_pivot(self.no_pivot)
+                .build()?;
+            if let Some(record) = &host_mounts {
+                record.save(&container.root)?;
+            }
+            hooks::Deferred::take(&container.root)?;
             let pid = container.pid().context("no init pid after create")?;
             cgroup_mounts::harden(&spec, pid)?;
-            let config = libcontainer::config::YoukiConfig::load(&container.root)?;
-            devices::revoke_console(&spec, &config.cgroup_path)?;
+            match spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
+                Some(resources) if update::oom_killer_disabled(&spec) => {
+                    update::apply(&container, resources, &spec)?;
+                }
+                _ => {
+                    let config = libcontainer::config::YoukiConfig::load(&container.root)?;
+                    devices::revoke_console(&spec, &config.cgroup_path)?;
+                }
+            }
             if private.is_some() {
                 private_bundle::record_client_bundle(&container.root, &bundle_dir)?;
             }
@@ -107,8 +125,8 @@ impl Init<'_> {
                 p.start_supervisor(&container.root, id)?;
             }
             Ok(Built { container, console })
-        });
-        hardened.map_err(|err| {
+        })();
+        made.map_err(|err: anyhow::Error| {
             // A concurrent create of the same id won the race for the directory: it is that
             // container's, not ours to remove.
             let lost_race = matches!(
@@ -120,6 +138,9 @@ impl Init<'_> {
             }
             private_bundle::remove(&global.root, id);
             if let Err(cleanup_err) = cleanup::remove_leftovers(&dir, id, global.systemd_cgroup) {
+                tracing::error!(%cleanup_err, "cleanup after a failed create");
+            }
+            if let Some(Err(cleanup_err)) = host_mounts.as_ref().map(host_mounts::Record::release) {
                 tracing::error!(%cleanup_err, "cleanup after a failed create");
             }
             // Hook failures in the container's processes reach us as text, not as a HookError.

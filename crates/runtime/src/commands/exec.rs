@@ -43,7 +43,15 @@ pub fn exec(args: Exec, root: &Path) -> Result<u8> {
         .as_ref()
         .map(OwnConsole::path)
         .or(args.console_socket.as_deref());
-    let built = commands::builder(&id, root, RuneExecutor { handoff }).and_then(|b| {
+    let built = commands::builder(
+        &id,
+        root,
+        RuneExecutor {
+            handoff,
+            start_container: None,
+        },
+    )
+    .and_then(|b| {
         Ok(b.with_console_socket(console_socket)
             .with_pid_file(args.pid_file.as_deref())?
             .with_preserved_fds(args.preserve_fds)
@@ -113,14 +121,18 @@ fn inline_process(args: &Exec, mut process: Process) -> Result<Process> {
     if !args.cap.is_empty() {
         let mut caps = process.capabilities().clone().unwrap_or_default();
         for name in &args.cap {
-            let cap: Capability = name
-                .parse()
-                .map_err(|_| anyhow::anyhow!("exec --cap: unknown capability {name:?}"))?;
+            let cap = parse_cap(name)
+                .ok_or_else(|| anyhow::anyhow!("exec --cap: unknown capability {name:?}"))?;
             add_cap(&mut caps, cap);
         }
         process.set_capabilities(Some(caps));
     }
     Ok(process)
+}
+
+/// runc's names (`CAP_KILL`, as in `config.json`), and the bare ones (`KILL`).
+fn parse_cap(name: &str) -> Option<Capability> {
+    name.strip_prefix("CAP_").unwrap_or(name).parse().ok()
 }
 
 /// runc's `--cap` adds to every set but the ambient one.
@@ -140,4 +152,20 @@ fn add_cap(caps: &mut LinuxCapabilities, cap: Capability) {
         .set_effective(e)
         .set_inheritable(i)
         .set_permitted(p);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capability_names_as_runc_takes_them() {
+        assert_eq!(parse_cap("CAP_KILL"), Some(Capability::Kill));
+        assert_eq!(parse_cap("KILL"), Some(Capability::Kill));
+        assert_eq!(
+            parse_cap("CAP_NET_BIND_SERVICE"),
+            Some(Capability::NetBindService)
+        );
+        assert_eq!(parse_cap("CAP_NOPE"), None);
+    }
 }

@@ -11,7 +11,12 @@ pub fn list(args: &List, root: &Path) -> Result<()> {
     let mut states = Vec::new();
     if let Ok(entries) = fs::read_dir(root) {
         for entry in entries.flatten() {
-            // A directory without a readable state is a create in progress or one that died.
+            // Only state directories: not rune-run's own files (`private_bundle::RESERVED`,
+            // create locks), nor a create that has not saved its state yet.
+            if !entry.path().join("state.json").is_file() {
+                continue;
+            }
+            // A state that cannot be read is a create that died; `delete` removes it.
             let Ok(mut container) = Container::load(entry.path()) else {
                 continue;
             };

@@ -10,7 +10,7 @@ use nix::unistd::Pid;
 
 use crate::cli::GlobalOpts;
 use crate::commands::create::{Built, Init};
-use crate::commands::delete;
+use crate::commands::{delete, start};
 use crate::console;
 use crate::exit_status;
 
@@ -39,9 +39,9 @@ pub fn run(args: Run, global: &GlobalOpts) -> Result<u8> {
         signals.thread_block().context("block signals")?;
     }
     let id = args.container_id.as_str();
-    if let Err(err) = container.start() {
+    if let Err(err) = start::start_container(&mut container) {
         let _ = delete::delete(id, true, &global.root);
-        return Err(err).with_context(|| format!("start container {}", args.container_id));
+        return Err(err);
     }
     if args.detach {
         return Ok(0);

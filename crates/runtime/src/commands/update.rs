@@ -7,8 +7,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use libcgroups::common::{CgroupManager, ControllerOpt};
+use libcontainer::container::Container;
 use liboci_cli::Update;
-use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxResources};
+use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxResources, Spec};
 
 use crate::{commands, devices};
 
@@ -18,19 +19,32 @@ pub fn update(args: Update, root: &Path) -> Result<()> {
         Some(source) => read_resources(source)?,
         None => from_flags(&args),
     };
-    let cgroup = commands::cgroup(&container)?;
-    cgroup
-        .manager
-        .apply(&ControllerOpt {
-            resources: &resources,
-            disable_oom_killer: false,
-            oom_score_adj: None,
-            freezer_state: None,
-        })
-        .with_context(|| format!("update container {}", args.container_id))?;
-    // libcgroups re-adds its default device allowances on every write.
     let spec = commands::spec(&container)?;
-    Ok(devices::revoke_console(&spec, &cgroup.path)?)
+    apply(&container, &resources, &spec)
+        .with_context(|| format!("update container {}", args.container_id))
+}
+
+/// Writes `resources` into the container's cgroup as runc would. libcontainer 0.7 applies
+/// the spec with `disable_oom_killer` always false (`memory.oom_control` stays 0 where runc
+/// writes 1), and libcgroups re-adds its default device allowances on every write.
+pub(super) fn apply(container: &Container, resources: &LinuxResources, spec: &Spec) -> Result<()> {
+    let cgroup = commands::cgroup(container)?;
+    cgroup.manager.apply(&ControllerOpt {
+        resources,
+        disable_oom_killer: oom_killer_disabled(spec),
+        oom_score_adj: None,
+        freezer_state: None,
+    })?;
+    Ok(devices::revoke_console(spec, &cgroup.path)?)
+}
+
+pub(super) fn oom_killer_disabled(spec: &Spec) -> bool {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.resources().as_ref())
+        .and_then(|r| r.memory().as_ref())
+        .and_then(|m| m.disable_oom_killer())
+        == Some(true)
 }
 
 fn read_resources(source: &Path) -> Result<LinuxResources> {
