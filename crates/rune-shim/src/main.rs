@@ -144,7 +144,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(msg) => {
-            eprintln!("rune-shim: {msg}");
+            // A policy error has one problem per line; each keeps the prefix so that every
+            // line reads on its own (in a log, after grep).
+            for line in msg.lines() {
+                eprintln!("rune-shim: {line}");
+            }
             ExitCode::FAILURE
         }
     }

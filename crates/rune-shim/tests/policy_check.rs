@@ -32,18 +32,66 @@ fn valid_policy_passes() {
 }
 
 #[test]
-fn unenforceable_rule_fails_naming_rule_and_backend() {
+fn unenforceable_rule_fails_naming_rule_and_field() {
     let policy = r#"{"runeVersion": 1, "defaultAction": "allow", "rules": [
         {"name": "no-true", "syscalls": ["@exec"], "match": {"path": {"exact": "/bin/true"}}, "action": "deny"}]}"#;
     let (ok, _, stderr) = check(policy, Some("seccomp"));
     assert!(!ok);
     assert!(
         stderr.starts_with(
-            "rune-shim: FILE: rule 0 (\"no-true\"): action: the seccomp backend cannot enforce this"
+            "rune-shim: FILE: rule 0 (\"no-true\"): match.path.exact: the seccomp backend cannot enforce this"
         ),
         "{stderr}"
     );
     assert!(check(policy, Some("vsmode")).0);
+}
+
+#[test]
+fn a_path_rule_on_unlink_is_refused_by_seccomp_on_match_path() {
+    let policy = r#"{"runeVersion": 1, "defaultAction": "allow", "rules": [
+        {"name": "keep-etc", "syscalls": ["@unlink"], "match": {"path": {"prefix": "/etc"}}, "action": "deny"}]}"#;
+    let (ok, _, stderr) = check(policy, Some("seccomp"));
+    assert!(!ok);
+    assert_eq!(
+        stderr,
+        "rune-shim: FILE: rule 0 (\"keep-etc\"): match.path: the seccomp backend cannot enforce path rules on @unlink: only on @open and @exec (a call of another family cannot be checked by path and then continued without a race; the vsmode backend can)\n"
+    );
+    assert!(check(policy, Some("vsmode")).0);
+}
+
+#[test]
+fn every_problem_of_a_file_is_printed() {
+    let policy = r#"{"runeVersion": 1, "defaultAction": "allow", "rules": [
+        {"name": "no-rm-etc", "syscalls": ["@unlink"], "match": {"path": {"prefix": "/etc"}}, "action": "deny"},
+        {"name": "fake-uid", "syscalls": ["getuid"], "action": "emulate", "return": -1},
+        {"name": "typo", "syscalls": ["opne"], "action": "deny", "errno": "EACCES"}]}"#;
+    let (ok, stdout, stderr) = check(policy, Some("seccomp"));
+    assert!(!ok);
+    assert_eq!(stdout, "");
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        [
+            "rune-shim: FILE: rule 0 (\"no-rm-etc\"): match.path: the seccomp backend cannot enforce path rules on @unlink: only on @open and @exec (a call of another family cannot be checked by path and then continued without a race; the vsmode backend can)",
+            "rune-shim: FILE: rule 1 (\"fake-uid\"): return: -1 is negative: to fail a call, use deny with an errno",
+            "rune-shim: FILE: rule 2 (\"typo\"): syscalls[0]: unknown system call \"opne\" on x86_64, aarch64 and riscv64",
+        ]
+    );
+}
+
+#[test]
+fn a_malformed_rule_is_printed_beside_the_problems_of_the_others() {
+    let policy = "{\"runeVersion\": 1, \"defaultAction\": \"allow\", \"rules\": [\n\
+        {\"name\": \"typo\", \"syscalls\": [\"@open\"], \"action\": \"deny\", \"erno\": \"EPERM\"},\n\
+        {\"syscalls\": [\"getpid\"], \"action\": \"emulate\"}]}";
+    let (ok, _, stderr) = check(policy, None);
+    assert!(!ok);
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        [
+            "rune-shim: FILE: rule 0 (\"typo\"): line 2 column 64: unknown field `erno`, expected one of `name`, `syscalls`, `match`, `action`, `errno`, `return`, `rewrite`, `log`",
+            "rune-shim: FILE: rule 1: return: an emulate rule needs a return value",
+        ]
+    );
 }
 
 #[test]

@@ -5,4 +5,4 @@ pub mod model;
 pub mod validate;
 
 pub use model::Policy;
-pub use validate::{Backend, PolicyError, parse};
+pub use validate::{Backend, PolicyError, Problem, RuleRef, parse};

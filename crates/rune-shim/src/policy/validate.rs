@@ -1,10 +1,14 @@
 //! Checks a parsed policy and names what is wrong: the file, the rule (index and name) and
-//! the field. A rule a backend cannot enforce exactly as written is rejected for that backend,
-//! never weakened (ARCHITECTURE.md §5).
+//! the field. Every problem of a file is reported, not only the first, so that a user fixes a
+//! policy in one round. A rule a backend cannot enforce exactly as written is rejected for
+//! that backend, never weakened (ARCHITECTURE.md §5).
 
 use std::fmt;
 
-use super::model::{Action, ArgMatch, CmpOp, PathPredicate, Policy, Rewrite, Rule};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::model::{Action, ArgMatch, CmpOp, DefaultAction, PathPredicate, Policy, Rewrite, Rule};
 use crate::syscalls::{self, Family, Paths};
 
 /// The backends a policy can be checked for.
@@ -23,14 +27,52 @@ impl Backend {
     }
 }
 
+/// Everything wrong with one policy file, in the order of the file; never empty. Displayed
+/// one problem per line.
 #[derive(Debug, thiserror::Error)]
-pub enum PolicyError {
+#[error("{}", lines(.problems))]
+pub struct PolicyError {
+    problems: Vec<Problem>,
+}
+
+impl PolicyError {
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    fn one(problem: Problem) -> Self {
+        PolicyError {
+            problems: vec![problem],
+        }
+    }
+}
+
+fn lines(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(Problem::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One thing wrong with a policy file.
+#[derive(Debug, thiserror::Error)]
+pub enum Problem {
+    /// The file is not JSON, or not a policy object; nothing further can be checked.
     #[error("{file}: {msg}")]
     Parse { file: String, msg: String },
     #[error("{file}: {field}: {msg}")]
     Policy {
         file: String,
         field: &'static str,
+        msg: String,
+    },
+    /// A rule that does not have the shape of a rule (an unknown field, a value of the wrong
+    /// type): serde's message names the field or the value, the position locates it.
+    #[error("{file}: {rule}: {msg}")]
+    RuleShape {
+        file: String,
+        rule: RuleRef,
         msg: String,
     },
     #[error("{file}: {rule}: {field}: {msg}")]
@@ -58,187 +100,291 @@ impl fmt::Display for RuleRef {
     }
 }
 
+/// `Policy` with its rules left as text, so that one malformed rule does not hide the
+/// problems of the others. Built back into a `Policy` field by field, so a field added there
+/// fails to compile here until it is added.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Envelope<'a> {
+    rune_version: u32,
+    default_action: DefaultAction,
+    #[serde(default, borrow)]
+    rules: Vec<&'a RawValue>,
+}
+
+/// Only for naming a rule that failed to parse as a whole.
+#[derive(Deserialize)]
+struct Named {
+    name: Option<String>,
+}
+
 /// Parses and validates a policy file's text.
 pub fn parse(file: &str, text: &str, backend: Option<Backend>) -> Result<Policy, PolicyError> {
-    let policy: Policy = serde_json::from_str(text).map_err(|e| PolicyError::Parse {
-        file: file.to_owned(),
-        msg: format!(
-            "line {} column {}: {}",
-            e.line(),
-            e.column(),
-            strip_position(&e.to_string())
-        ),
+    let envelope: Envelope = serde_json::from_str(text).map_err(|e| {
+        PolicyError::one(Problem::Parse {
+            file: file.to_owned(),
+            msg: positioned(&e, (1, 0)),
+        })
     })?;
-    if policy.rune_version != 1 {
-        return Err(PolicyError::Policy {
+    // The rules are judged by the format the file declares: under another version they may
+    // mean something else, and complaints about them would mislead.
+    if envelope.rune_version != 1 {
+        return Err(PolicyError::one(Problem::Policy {
             file: file.to_owned(),
             field: "runeVersion",
-            msg: format!("{} is not supported (only 1)", policy.rune_version),
-        });
+            msg: format!("{} is not supported (only 1)", envelope.rune_version),
+        }));
     }
-    for (index, rule) in policy.rules.iter().enumerate() {
-        check_rule(rule, backend).map_err(|(field, msg)| PolicyError::Rule {
-            file: file.to_owned(),
-            rule: RuleRef {
-                index,
-                name: rule.name.clone(),
-            },
-            field,
-            msg,
-        })?;
+    let mut problems = Vec::new();
+    let mut rules = Vec::with_capacity(envelope.rules.len());
+    for (index, raw) in envelope.rules.iter().enumerate() {
+        match serde_json::from_str::<Rule>(raw.get()) {
+            Ok(rule) => {
+                let rule_ref = RuleRef {
+                    index,
+                    name: rule.name.clone(),
+                };
+                problems.extend(check_rule(&rule, backend).into_iter().map(|(field, msg)| {
+                    Problem::Rule {
+                        file: file.to_owned(),
+                        rule: rule_ref.clone(),
+                        field,
+                        msg,
+                    }
+                }));
+                rules.push(rule);
+            }
+            Err(e) => problems.push(Problem::RuleShape {
+                file: file.to_owned(),
+                rule: RuleRef {
+                    index,
+                    name: serde_json::from_str::<Named>(raw.get())
+                        .ok()
+                        .and_then(|n| n.name),
+                },
+                msg: positioned(&e, start_of(text, raw.get())),
+            }),
+        }
     }
-    Ok(policy)
+    if !problems.is_empty() {
+        return Err(PolicyError { problems });
+    }
+    Ok(Policy {
+        rune_version: envelope.rune_version,
+        default_action: envelope.default_action,
+        rules,
+    })
+}
+
+/// Line (from 1) and column (bytes before it on its line) where `part`, a slice of `text`,
+/// begins: a rule is parsed from its own text, and its errors are reported where they are in
+/// the file.
+fn start_of(text: &str, part: &str) -> (usize, usize) {
+    let offset = (part.as_ptr() as usize)
+        .checked_sub(text.as_ptr() as usize)
+        .filter(|o| *o <= text.len())
+        .unwrap_or(0);
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = offset - before.rfind('\n').map_or(0, |i| i + 1);
+    (line, column)
+}
+
+/// serde's message with its position moved to the front and made a position in the file,
+/// given where in the file the text serde parsed begins.
+fn positioned(e: &serde_json::Error, (line, column): (usize, usize)) -> String {
+    let (l, c) = if e.line() == 1 {
+        (line, column + e.column())
+    } else {
+        (line + e.line() - 1, e.column())
+    };
+    format!("line {l} column {c}: {}", strip_position(&e.to_string()))
 }
 
 fn strip_position(msg: &str) -> String {
     msg.rfind(" at line ").map_or(msg, |i| &msg[..i]).to_owned()
 }
 
-type Problem = (String, String);
+/// One problem of a rule: the field, relative to the rule, and what is wrong with it.
+type Fault = (String, String);
 
-fn problem(field: &str, msg: impl Into<String>) -> Problem {
-    (field.to_owned(), msg.into())
+#[derive(Default)]
+struct Faults(Vec<Fault>);
+
+impl Faults {
+    fn add(&mut self, field: impl Into<String>, msg: impl Into<String>) {
+        self.0.push((field.into(), msg.into()));
+    }
 }
 
 /// What the rule's `syscalls` name, resolved: each entry a family or a call outside any.
-fn resolve(rule: &Rule) -> Result<Vec<Option<&'static Family>>, Problem> {
+/// `None` when an entry is wrong, after saying so for each.
+fn resolve(rule: &Rule, faults: &mut Faults) -> Option<Vec<Option<&'static Family>>> {
     if rule.syscalls.is_empty() {
-        return Err(problem("syscalls", "must name at least one call or family"));
+        faults.add("syscalls", "must name at least one call or family");
+        return None;
     }
-    rule.syscalls
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let field = format!("syscalls[{i}]");
-            if name.starts_with('@') {
-                return syscalls::family(name)
-                    .map(Some)
-                    .ok_or_else(|| problem(&field, format!("unknown family {name:?}")));
+    let before = faults.0.len();
+    let mut targets = Vec::with_capacity(rule.syscalls.len());
+    for (i, name) in rule.syscalls.iter().enumerate() {
+        let field = format!("syscalls[{i}]");
+        if name.starts_with('@') {
+            match syscalls::family(name) {
+                Some(f) => targets.push(Some(f)),
+                None => faults.add(field, format!("unknown family {name:?}")),
             }
-            if !syscalls::known(name) {
-                return Err(problem(
-                    &field,
-                    format!("unknown system call {name:?} on x86_64, aarch64 and riscv64"),
-                ));
-            }
-            if let Some(f) = syscalls::family_of(name) {
-                return Err(problem(
-                    &field,
-                    format!(
-                        "{name:?} has siblings a libc falls back to ({}): name the family {:?}",
-                        f.members.join(", "),
-                        f.name
-                    ),
-                ));
-            }
-            Ok(None)
-        })
-        .collect()
+        } else if !syscalls::known(name) {
+            faults.add(
+                field,
+                format!("unknown system call {name:?} on x86_64, aarch64 and riscv64"),
+            );
+        } else if let Some(f) = syscalls::family_of(name) {
+            faults.add(
+                field,
+                format!(
+                    "{name:?} has siblings a libc falls back to ({}): name the family {:?}",
+                    f.members.join(", "),
+                    f.name
+                ),
+            );
+        } else {
+            targets.push(None);
+        }
+    }
+    (faults.0.len() == before).then_some(targets)
 }
 
-fn check_rule(rule: &Rule, backend: Option<Backend>) -> Result<(), Problem> {
-    let targets = resolve(rule)?;
-    let families: Vec<&Family> = targets.iter().flatten().copied().collect();
-    let all_have_paths = targets.iter().all(|t| t.is_some_and(|f| f.paths.is_some()));
-    let two_paths = families.iter().any(|f| f.paths == Some(Paths::Two));
-    let is_exec = families.iter().any(|f| f.name == "@exec");
+fn check_rule(rule: &Rule, backend: Option<Backend>) -> Vec<Fault> {
+    let mut faults = Faults::default();
+    // Checks that depend on the calls the rule names run only when every entry is known: a
+    // misspelt call must not also bring complaints about the rule's path.
+    let targets = resolve(rule, &mut faults);
+    let without_path: Option<Vec<&str>> = targets.as_ref().map(|targets| {
+        rule.syscalls
+            .iter()
+            .zip(targets)
+            .filter(|(_, t)| t.is_none_or(|f| f.paths.is_none()))
+            .map(|(s, _)| s.as_str())
+            .collect()
+    });
+    let lacks_path = without_path.as_ref().filter(|w| !w.is_empty());
 
     if rule.errno.is_some() && rule.action != Action::Deny {
-        return Err(problem("errno", "only a deny rule fails with an errno"));
-    }
-    if let Some(name) = &rule.errno
+        faults.add("errno", "only a deny rule fails with an errno");
+    } else if let Some(name) = &rule.errno
         && syscalls::errno(name).is_none()
     {
-        return Err(problem("errno", format!("unknown errno {name:?}")));
+        faults.add("errno", format!("unknown errno {name:?}"));
     }
     match (rule.action, rule.ret) {
-        (Action::Emulate, None) => {
-            return Err(problem("return", "an emulate rule needs a return value"));
-        }
-        (Action::Emulate, Some(r)) if r < 0 => {
-            return Err(problem(
-                "return",
-                format!("{r} is negative: to fail a call, use deny with an errno"),
-            ));
-        }
+        (Action::Emulate, None) => faults.add("return", "an emulate rule needs a return value"),
+        (Action::Emulate, Some(r)) if r < 0 => faults.add(
+            "return",
+            format!("{r} is negative: to fail a call, use deny with an errno"),
+        ),
         (a, Some(_)) if a != Action::Emulate => {
-            return Err(problem("return", "only an emulate rule returns a value"));
+            faults.add("return", "only an emulate rule returns a value");
         }
         _ => {}
     }
     match (rule.action, &rule.rewrite) {
-        (Action::Rewrite, None) => {
-            return Err(problem("rewrite", "a rewrite rule needs a rewrite"));
-        }
-        (Action::Rewrite, Some(rw)) => check_rewrite(rw, all_have_paths, two_paths)?,
-        (_, Some(_)) => return Err(problem("rewrite", "only a rewrite rule rewrites")),
-        _ => {}
-    }
-    if let Some(m) = &rule.matches {
-        if let Some(p) = &m.path {
-            if !all_have_paths {
-                return Err(problem(
-                    "match.path",
-                    "a path predicate needs calls with a path argument (a family such as @open), on every entry of syscalls",
-                ));
+        (Action::Rewrite, None) => faults.add("rewrite", "a rewrite rule needs a rewrite"),
+        (Action::Rewrite, Some(rw)) => {
+            check_rewrite(rw, &mut faults);
+            if let Some(w) = lacks_path {
+                for field in path_rewrites(rw) {
+                    faults.add(
+                        field,
+                        format!(
+                            "a path rewrite needs calls with a path argument, and {} has none",
+                            w.join(", ")
+                        ),
+                    );
+                }
             }
-            check_path_predicate(p)?;
+            let two_paths = targets
+                .iter()
+                .flatten()
+                .flatten()
+                .any(|f| f.paths == Some(Paths::Two));
+            if two_paths && rw.args.is_none() && rw.which.is_none() {
+                faults.add(
+                    "rewrite.which",
+                    "these calls take two paths: say \"old\" or \"new\"",
+                );
+            }
         }
-        for (i, a) in m.args.iter().enumerate() {
-            check_arg(a).map_err(|msg| problem(&format!("match.args[{i}]"), msg))?;
+        (_, Some(_)) => faults.add("rewrite", "only a rewrite rule rewrites"),
+        (_, None) => {}
+    }
+    if let Some(p) = rule.matches.as_ref().and_then(|m| m.path.as_ref()) {
+        if let Some(w) = lacks_path {
+            faults.add(
+                "match.path",
+                format!(
+                    "a path predicate needs calls with a path argument (a family such as @open), and {} has none",
+                    w.join(", ")
+                ),
+            );
         }
+        check_path_predicate(p, &mut faults);
     }
-    if backend == Some(Backend::Seccomp) {
-        check_seccomp(rule, is_exec, all_have_paths)?;
+    for (i, a) in rule.matches.iter().flat_map(|m| &m.args).enumerate() {
+        check_arg(a, &format!("match.args[{i}]"), &mut faults);
     }
-    Ok(())
+    if backend == Some(Backend::Seccomp)
+        && let Some(targets) = &targets
+    {
+        check_seccomp(rule, targets, lacks_path.is_none(), &mut faults);
+    }
+    faults.0
 }
 
-fn check_rewrite(rw: &Rewrite, paths: bool, two_paths: bool) -> Result<(), Problem> {
+/// The fields of `rw` that rewrite a path.
+fn path_rewrites(rw: &Rewrite) -> impl Iterator<Item = &'static str> {
+    [
+        rw.path.as_ref().map(|_| "rewrite.path"),
+        rw.path_prefix.as_ref().map(|_| "rewrite.pathPrefix"),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+fn check_rewrite(rw: &Rewrite, faults: &mut Faults) {
     let kinds = [
         rw.path.is_some(),
         rw.path_prefix.is_some(),
         rw.args.is_some(),
     ];
     if kinds.iter().filter(|k| **k).count() != 1 {
-        return Err(problem(
-            "rewrite",
-            "exactly one of path, pathPrefix or args",
-        ));
+        faults.add("rewrite", "exactly one of path, pathPrefix or args");
     }
-    if (rw.path.is_some() || rw.path_prefix.is_some()) && !paths {
-        return Err(problem(
-            "rewrite",
-            "a path rewrite needs calls with a path argument",
-        ));
-    }
-    if two_paths && rw.args.is_none() && rw.which.is_none() {
-        return Err(problem(
-            "rewrite.which",
-            "these calls take two paths: say \"old\" or \"new\"",
-        ));
-    }
-    for p in rw
+    let paths = rw
         .path
         .iter()
-        .chain(rw.path_prefix.iter().flat_map(|p| [&p.from, &p.to]))
-    {
+        .map(|p| ("rewrite.path", p))
+        .chain(rw.path_prefix.iter().flat_map(|p| {
+            [
+                ("rewrite.pathPrefix.from", &p.from),
+                ("rewrite.pathPrefix.to", &p.to),
+            ]
+        }));
+    for (field, p) in paths {
         if !p.starts_with('/') {
-            return Err(problem("rewrite", format!("{p:?} is not an absolute path")));
+            faults.add(field, format!("{p:?} is not an absolute path"));
         }
     }
     for key in rw.args.iter().flat_map(|a| a.keys()) {
         if !matches!(key.parse::<u8>(), Ok(0..=5)) {
-            return Err(problem(
+            faults.add(
                 "rewrite.args",
                 format!("{key:?} is not an argument index 0..5"),
-            ));
+            );
         }
     }
-    Ok(())
 }
 
-fn check_path_predicate(p: &PathPredicate) -> Result<(), Problem> {
+fn check_path_predicate(p: &PathPredicate, faults: &mut Faults) {
     let singles = [
         ("exact", &p.exact),
         ("prefix", &p.prefix),
@@ -248,123 +394,170 @@ fn check_path_predicate(p: &PathPredicate) -> Result<(), Problem> {
     let set = singles.iter().filter(|(_, v)| v.is_some()).count()
         + lists.iter().filter(|(_, v)| v.is_some()).count();
     if set != 1 {
-        return Err(problem(
+        faults.add(
             "match.path",
             "exactly one of exact, prefix, glob, in, notIn",
-        ));
+        );
     }
     let paths = singles
         .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|v| (*k, v)))
-        .chain(
-            lists
-                .iter()
-                .flat_map(|(k, v)| v.iter().flatten().map(move |v| (*k, v))),
-        );
-    for (kind, path) in paths {
+        .filter_map(|(k, v)| v.as_ref().map(|v| (format!("match.path.{k}"), v)))
+        .chain(lists.iter().flat_map(|(k, v)| {
+            v.iter()
+                .flatten()
+                .enumerate()
+                .map(move |(i, v)| (format!("match.path.{k}[{i}]"), v))
+        }));
+    for (field, path) in paths {
         if !path.starts_with('/') {
-            return Err(problem(
-                &format!("match.path.{kind}"),
-                format!("{path:?} is not an absolute path"),
-            ));
+            faults.add(field, format!("{path:?} is not an absolute path"));
         }
     }
-    Ok(())
 }
 
-fn check_arg(a: &ArgMatch) -> Result<(), String> {
+fn check_arg(a: &ArgMatch, field: &str, faults: &mut Faults) {
     if a.index > 5 {
-        return Err(format!("index {} is not an argument index 0..5", a.index));
+        faults.add(
+            format!("{field}.index"),
+            format!("{} is not an argument index 0..5", a.index),
+        );
     }
     if (a.op == CmpOp::MaskedEq) != a.value_two.is_some() {
-        return Err("valueTwo goes with SCMP_CMP_MASKED_EQ, and only with it".to_owned());
+        faults.add(
+            format!("{field}.valueTwo"),
+            "valueTwo goes with SCMP_CMP_MASKED_EQ, and only with it",
+        );
     }
-    Ok(())
 }
+
+/// The families whose path rules the seccomp backend enforces: @open by opening on the
+/// caller's behalf and injecting the descriptor, @exec in the kernel through Landlock.
+const SECCOMP_PATH_FAMILIES: [&str; 2] = ["@open", "@exec"];
 
 /// What the seccomp backend cannot do exactly (§5): it acts from outside the caller, so it
 /// cannot change the caller's own state with new integer arguments, cannot exec on someone's
 /// behalf (and checking then continuing is a race), and cannot deny exec by an exact name or
 /// a glob (only by prefix through a noexec mount, or by an allow-list through Landlock).
-fn check_seccomp(rule: &Rule, is_exec: bool, paths: bool) -> Result<(), Problem> {
-    let unenforceable = |msg: &str| {
-        problem(
-            "action",
-            format!("the seccomp backend cannot enforce this: {msg}"),
-        )
-    };
+/// Each problem is put on the field to change: the action when no other action would do
+/// here, the path predicate when the backend cannot match that way.
+fn check_seccomp(
+    rule: &Rule,
+    targets: &[Option<&'static Family>],
+    paths: bool,
+    faults: &mut Faults,
+) {
+    let cannot = |msg: &str| format!("the seccomp backend cannot enforce this: {msg}");
     let own_caps = ["capset", "capget", "prctl"];
     if rule.action == Action::Emulate
         && rule.syscalls.iter().any(|s| own_caps.contains(&s.as_str()))
     {
-        return Err(unenforceable(
-            "emulating capset, capget or prctl would fake the capability drop that follows the install of Rune's filter",
-        ));
+        faults.add(
+            "action",
+            cannot(
+                "emulating capset, capget or prctl would fake the capability drop that follows the install of Rune's filter",
+            ),
+        );
     }
-    if rule.action == Action::Rewrite
-        && rule.rewrite.as_ref().is_some_and(|r| r.args.is_some())
-        && !paths
-    {
-        return Err(unenforceable(
-            "rewriting integer arguments needs the call made on the caller's behalf, which only works for path calls",
-        ));
+    let rewrite = rule
+        .rewrite
+        .as_ref()
+        .filter(|_| rule.action == Action::Rewrite);
+    if rewrite.is_some_and(|r| r.args.is_some()) && !paths {
+        faults.add(
+            "rewrite.args",
+            cannot(
+                "rewriting integer arguments needs the call made on the caller's behalf, which only works for path calls",
+            ),
+        );
     }
-    let on_path = rule.matches.as_ref().is_some_and(|m| m.path.is_some())
-        || rule
-            .rewrite
-            .as_ref()
-            .is_some_and(|r| r.path.is_some() || r.path_prefix.is_some());
-    let opens_or_execs = rule.syscalls.iter().all(|s| {
-        syscalls::family_of(s)
-            .or_else(|| syscalls::family(s))
-            .is_some_and(|f| f.name == "@open" || f.name == "@exec")
-    });
-    if on_path && !opens_or_execs {
-        return Err(unenforceable(
-            "path rules are made on the caller's behalf for @open and enforced by the kernel for @exec; other calls cannot be checked and then continued without a race",
-        ));
+    let path = rule.matches.as_ref().and_then(|m| m.path.as_ref());
+    // Calls without a path argument already have a problem of their own (see check_rule).
+    let unenforced: Vec<&str> = targets
+        .iter()
+        .flatten()
+        .filter(|f| f.paths.is_some() && !SECCOMP_PATH_FAMILIES.contains(&f.name))
+        .map(|f| f.name)
+        .collect();
+    if !unenforced.is_empty() {
+        let fields = path
+            .map(|_| "match.path")
+            .into_iter()
+            .chain(rewrite.into_iter().flat_map(path_rewrites));
+        for field in fields {
+            faults.add(
+                field,
+                format!(
+                    "the seccomp backend cannot enforce path rules on {}: only on {} (a call of another family cannot be checked by path and then continued without a race; the vsmode backend can)",
+                    unenforced.join(", "),
+                    SECCOMP_PATH_FAMILIES.join(" and "),
+                ),
+            );
+        }
     }
-    if is_exec {
-        if rule.action == Action::Rewrite {
-            return Err(unenforceable(
-                "execve cannot be performed on the caller's behalf",
-            ));
+    if !targets.iter().flatten().any(|f| f.name == "@exec") {
+        return;
+    }
+    if rule.action == Action::Rewrite {
+        faults.add(
+            "action",
+            cannot("execve cannot be performed on the caller's behalf"),
+        );
+    }
+    let Some(p) = path else {
+        return;
+    };
+    match rule.action {
+        Action::Deny => {
+            let by_name = [
+                ("exact", p.exact.is_some()),
+                ("glob", p.glob.is_some()),
+                ("in", p.in_list.is_some()),
+            ];
+            for (kind, _) in by_name.iter().filter(|(_, set)| *set) {
+                faults.add(
+                    format!("match.path.{kind}"),
+                    cannot(
+                        "denying exec by exact name, glob or list (use prefix, or notIn for an allow-list: Landlock enforces those)",
+                    ),
+                );
+            }
         }
-        let path = rule.matches.as_ref().and_then(|m| m.path.as_ref());
-        if let Some(p) = path
-            && (p.exact.is_some() || p.glob.is_some() || p.in_list.is_some())
-            && rule.action == Action::Deny
-        {
-            return Err(unenforceable(
-                "denying exec by exact name, glob or list (use prefix, or notIn for an allow-list: Landlock enforces those)",
-            ));
-        }
-        if path.is_some() && matches!(rule.action, Action::Log | Action::Emulate) {
-            return Err(unenforceable(
-                "an exec checked in user space and then continued is a race",
-            ));
-        }
-        if path.is_some() && rule.action == Action::Allow {
-            return Err(unenforceable(
+        Action::Log | Action::Emulate => faults.add(
+            "action",
+            cannot("an exec checked in user space and then continued is a race"),
+        ),
+        Action::Allow => faults.add(
+            "action",
+            cannot(
                 "Landlock layers only add up: an exec allowed by path cannot be carved out of another exec rule (use notIn)",
-            ));
-        }
-        if path.is_some() && rule.action == Action::Kill {
-            return Err(unenforceable(
+            ),
+        ),
+        Action::Kill => faults.add(
+            "action",
+            cannot(
                 "the kernel (Landlock) can only refuse an exec by path, not kill the caller: use deny",
-            ));
-        }
+            ),
+        ),
+        Action::Rewrite => {}
     }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn policy(rules: &str) -> String {
+        format!(r#"{{"runeVersion": 1, "defaultAction": "allow", "rules": [{rules}]}}"#)
+    }
+
     fn check(rules: &str, backend: Option<Backend>) -> Result<Policy, String> {
-        let text = format!(r#"{{"runeVersion": 1, "defaultAction": "allow", "rules": [{rules}]}}"#);
-        parse("p.json", &text, backend).map_err(|e| e.to_string())
+        parse("p.json", &policy(rules), backend).map_err(|e| e.to_string())
+    }
+
+    /// The problems of `rules`, one line each.
+    fn problems(rules: &str, backend: Option<Backend>) -> Vec<String> {
+        let err = check(rules, backend).unwrap_err();
+        err.lines().map(str::to_owned).collect()
     }
 
     #[test]
@@ -401,7 +594,7 @@ mod tests {
             ),
             (
                 r#"{"syscalls": ["getpid"], "match": {"path": {"exact": "/x"}}, "action": "deny"}"#,
-                "match.path: a path predicate needs",
+                "match.path: a path predicate needs calls with a path argument (a family such as @open), and getpid has none",
             ),
             (
                 r#"{"syscalls": ["getpid"], "action": "emulate", "return": -1}"#,
@@ -412,12 +605,28 @@ mod tests {
                 "rewrite.which",
             ),
             (
+                r#"{"syscalls": ["@open"], "action": "rewrite", "rewrite": {"pathPrefix": {"from": "/a", "to": "b"}}}"#,
+                "rule 0: rewrite.pathPrefix.to: \"b\" is not an absolute path",
+            ),
+            (
+                r#"{"syscalls": ["getpid"], "action": "rewrite", "rewrite": {"path": "/x"}}"#,
+                "rule 0: rewrite.path: a path rewrite needs calls with a path argument, and getpid has none",
+            ),
+            (
                 r#"{"syscalls": ["@open"], "match": {"path": {"exact": "x"}}, "action": "deny"}"#,
                 "match.path.exact: \"x\" is not an absolute path",
             ),
             (
+                r#"{"syscalls": ["@open"], "match": {"path": {"notIn": ["/bin/sh", "sh"]}}, "action": "deny"}"#,
+                "match.path.notIn[1]: \"sh\" is not an absolute path",
+            ),
+            (
                 r#"{"syscalls": ["@open"], "match": {"args": [{"index": 7, "op": "SCMP_CMP_EQ", "value": 1}]}, "action": "deny"}"#,
-                "match.args[0]: index 7",
+                "match.args[0].index: 7 is not an argument index 0..5",
+            ),
+            (
+                r#"{"syscalls": ["@open"], "match": {"args": [{"index": 1, "op": "SCMP_CMP_EQ", "value": 1, "valueTwo": 2}]}, "action": "deny"}"#,
+                "match.args[0].valueTwo: valueTwo goes with SCMP_CMP_MASKED_EQ",
             ),
             (
                 r#"{"syscalls": ["@open"], "action": "deny", "erno": "EPERM"}"#,
@@ -435,25 +644,168 @@ mod tests {
     }
 
     #[test]
+    fn every_problem_of_a_file_is_reported() {
+        let rules = r#"
+            {"name": "no-rm-etc", "syscalls": ["@unlink"], "match": {"path": {"prefix": "/etc"}}, "action": "deny"},
+            {"name": "fake-uid", "syscalls": ["getuid"], "action": "emulate", "return": -1},
+            {"syscalls": ["@open"], "action": "deny", "errno": "EACCES"},
+            {"name": "typo", "syscalls": ["opne"], "action": "deny", "errno": "EACCES"}"#;
+        assert_eq!(
+            problems(rules, Some(Backend::Seccomp)),
+            [
+                "p.json: rule 0 (\"no-rm-etc\"): match.path: the seccomp backend cannot enforce path rules on @unlink: only on @open and @exec (a call of another family cannot be checked by path and then continued without a race; the vsmode backend can)",
+                "p.json: rule 1 (\"fake-uid\"): return: -1 is negative: to fail a call, use deny with an errno",
+                "p.json: rule 3 (\"typo\"): syscalls[0]: unknown system call \"opne\" on x86_64, aarch64 and riscv64",
+            ]
+        );
+        // Without a backend, the @unlink rule is a valid policy.
+        assert_eq!(problems(rules, None).len(), 2);
+    }
+
+    #[test]
+    fn every_wrong_field_of_one_rule_is_reported() {
+        let rule = r#"{"name": "many", "syscalls": ["@open", "getpid"],
+            "match": {"path": {"exact": "x", "prefix": "/y"}, "args": [{"index": 9, "op": "SCMP_CMP_MASKED_EQ", "value": 1}]},
+            "action": "allow", "errno": "EPERM", "return": 1}"#;
+        let at = "p.json: rule 0 (\"many\"): ";
+        assert_eq!(
+            problems(rule, None),
+            [
+                format!("{at}errno: only a deny rule fails with an errno"),
+                format!("{at}return: only an emulate rule returns a value"),
+                format!(
+                    "{at}match.path: a path predicate needs calls with a path argument (a family such as @open), and getpid has none"
+                ),
+                format!("{at}match.path: exactly one of exact, prefix, glob, in, notIn"),
+                format!("{at}match.path.exact: \"x\" is not an absolute path"),
+                format!("{at}match.args[0].index: 9 is not an argument index 0..5"),
+                format!(
+                    "{at}match.args[0].valueTwo: valueTwo goes with SCMP_CMP_MASKED_EQ, and only with it"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_misspelt_call_brings_no_complaints_about_the_path() {
+        let rule =
+            r#"{"syscalls": ["@opne"], "match": {"path": {"prefix": "/etc"}}, "action": "deny"}"#;
+        for backend in [None, Some(Backend::Seccomp)] {
+            assert_eq!(
+                problems(rule, backend),
+                ["p.json: rule 0: syscalls[0]: unknown family \"@opne\""]
+            );
+        }
+    }
+
+    #[test]
+    fn a_path_rule_on_unlink_is_refused_by_seccomp_on_match_path() {
+        let rule = r#"{"name": "keep-etc", "syscalls": ["@unlink"], "match": {"path": {"prefix": "/etc"}}, "action": "deny"}"#;
+        assert_eq!(
+            problems(rule, Some(Backend::Seccomp)),
+            [
+                "p.json: rule 0 (\"keep-etc\"): match.path: the seccomp backend cannot enforce path rules on @unlink: only on @open and @exec (a call of another family cannot be checked by path and then continued without a race; the vsmode backend can)"
+            ]
+        );
+        check(rule, Some(Backend::Vsmode)).unwrap();
+
+        // A path rewrite on such a family is refused on its own field, beside the match.
+        let rule = r#"{"syscalls": ["@stat"], "match": {"path": {"exact": "/a"}}, "action": "rewrite", "rewrite": {"path": "/b"}}"#;
+        let fields: Vec<String> = problems(rule, Some(Backend::Seccomp))
+            .iter()
+            .map(|l| l.split(": ").nth(2).unwrap().to_owned())
+            .collect();
+        assert_eq!(fields, ["match.path", "rewrite.path"]);
+    }
+
+    #[test]
     fn seccomp_rejects_what_it_cannot_enforce_exactly() {
         let cases = [
-            r#"{"syscalls": ["mmap"], "action": "rewrite", "rewrite": {"args": {"2": 3}}}"#,
-            r#"{"syscalls": ["@exec"], "match": {"path": {"exact": "/bin/x"}}, "action": "deny"}"#,
-            r#"{"syscalls": ["@exec"], "match": {"path": {"prefix": "/tmp"}}, "action": "log"}"#,
-            r#"{"syscalls": ["@exec"], "action": "rewrite", "rewrite": {"path": "/bin/true"}}"#,
-            r#"{"syscalls": ["@exec"], "match": {"path": {"prefix": "/opt"}}, "action": "allow"}"#,
-            r#"{"syscalls": ["@exec"], "match": {"path": {"prefix": "/tmp"}}, "action": "kill"}"#,
-            r#"{"syscalls": ["@stat"], "match": {"path": {"prefix": "/etc"}}, "action": "deny"}"#,
+            (
+                r#"{"syscalls": ["mmap"], "action": "rewrite", "rewrite": {"args": {"2": 3}}}"#,
+                "rewrite.args",
+            ),
+            (
+                r#"{"syscalls": ["capset"], "action": "emulate", "return": 0}"#,
+                "action",
+            ),
+            (
+                r#"{"syscalls": ["@exec"], "match": {"path": {"exact": "/bin/x"}}, "action": "deny"}"#,
+                "match.path.exact",
+            ),
+            (
+                r#"{"syscalls": ["@exec"], "match": {"path": {"glob": "/tmp/*"}}, "action": "deny"}"#,
+                "match.path.glob",
+            ),
+            (
+                r#"{"syscalls": ["@exec"], "match": {"path": {"prefix": "/tmp"}}, "action": "log"}"#,
+                "action",
+            ),
+            (
+                r#"{"syscalls": ["@exec"], "action": "rewrite", "rewrite": {"path": "/bin/true"}}"#,
+                "action",
+            ),
+            (
+                r#"{"syscalls": ["@exec"], "match": {"path": {"prefix": "/opt"}}, "action": "allow"}"#,
+                "action",
+            ),
+            (
+                r#"{"syscalls": ["@exec"], "match": {"path": {"prefix": "/tmp"}}, "action": "kill"}"#,
+                "action",
+            ),
+            (
+                r#"{"syscalls": ["@stat"], "match": {"path": {"prefix": "/etc"}}, "action": "deny"}"#,
+                "match.path",
+            ),
         ];
-        for rule in cases {
-            let err = check(rule, Some(Backend::Seccomp)).unwrap_err();
+        for (rule, field) in cases {
+            let got = problems(rule, Some(Backend::Seccomp));
+            let want = format!("p.json: rule 0: {field}: the seccomp backend cannot enforce ");
             assert!(
-                err.contains("the seccomp backend cannot enforce this"),
-                "{rule}: {err}"
+                got.len() == 1 && got[0].starts_with(&want),
+                "{rule}\n  got:  {got:?}\n  want: {want}"
             );
             // The VS handler sees every call in-process and can.
             check(rule, Some(Backend::Vsmode)).unwrap();
         }
+    }
+
+    #[test]
+    fn a_malformed_rule_does_not_hide_the_others_and_keeps_its_position() {
+        let text = |errno: &str| {
+            format!(
+                "{{\"runeVersion\": 1, \"defaultAction\": \"allow\", \"rules\": [\n  \
+                 {{\"syscalls\": [\"@open\"], \"action\": \"deny\", \"errno\": {errno}}},\n  \
+                 {{\"syscalls\": [\"opne\"], \"action\": \"deny\"}},\n  \
+                 {{\"name\": \"shape\", \"syscalls\": [\"@open\"],\n   \"action\": \"deny\", \"erno\": \"EPERM\"}}]}}"
+            )
+        };
+        // Where serde, parsing the whole file, puts each error: the first one it meets.
+        let whole = |t: &str| {
+            let e = serde_json::from_str::<Policy>(t).unwrap_err();
+            (e.line(), e.column())
+        };
+        assert_eq!(whole(&text("1")), (2, 54));
+        assert_eq!(whole(&text("\"EPERM\"")), (5, 27));
+
+        let err = parse("p.json", &text("1"), None).unwrap_err();
+        let lines: Vec<String> = err.problems().iter().map(Problem::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "p.json: rule 0: line 2 column 54: invalid type: integer `1`, expected a string",
+                "p.json: rule 1: syscalls[0]: unknown system call \"opne\" on x86_64, aarch64 and riscv64",
+                "p.json: rule 2 (\"shape\"): line 5 column 27: unknown field `erno`, expected one of `name`, `syscalls`, `match`, `action`, `errno`, `return`, `rewrite`, `log`",
+            ]
+        );
+        assert_eq!(err.to_string(), lines.join("\n"));
+    }
+
+    #[test]
+    fn an_unsupported_version_is_the_only_problem_reported() {
+        let text = r#"{"runeVersion": 2, "defaultAction": "allow", "rules": [{"syscalls": ["opne"], "action": "deny"}]}"#;
+        let err = parse("p.json", text, None).unwrap_err().to_string();
+        assert_eq!(err, "p.json: runeVersion: 2 is not supported (only 1)");
     }
 
     #[test]
@@ -462,5 +814,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("p.json: line 3 column 2:"), "{err}");
+        let err = parse(
+            "p.json",
+            "{\"runeVersion\": 1, \"defaultAction\": \"allow\",\n \"rules\": [{\"syscalls\": [}]}",
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("p.json: line 2 column 26:"), "{err}");
     }
 }
