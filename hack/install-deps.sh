@@ -1,20 +1,37 @@
 #!/usr/bin/env bash
 # Installs what building and testing rune-run needs on a fresh Debian 12 machine.
-# Idempotent: packages already present are not fetched again.
+#   install-deps.sh build   what `make build` and `make test-unit` need (a contributor's set)
+#   install-deps.sh e2e     what the end-to-end tests add: peers, clients, daemons
+#   install-deps.sh         both
+# Idempotent, and needs root only for what is missing: a machine that has everything (or a
+# contributor whose administrator installed the build set) runs it as any user.
 set -euo pipefail
 
-packages=(
-	# build: libcontainer's libseccomp feature links the C library
-	libseccomp-dev pkg-config
-	# tests: the busybox rootfs and the peer runtime the parity tests compare against
+set_name=${1:-all}
+
+build=(
+	# libcontainer's libseccomp feature links the C library; rune-kmod's uapi test compiles
+	# the C header with gcc
+	libseccomp-dev pkg-config gcc libc6-dev
+)
+e2e=(
+	# the busybox rootfs and the peer runtime the parity tests compare against
 	busybox-static runc jq
-	# tests: the attack programs (integration/programs/*.c), static so containers can run them
-	gcc libc6-dev
 	# benchmarks: the other peers
 	crun hyperfine proot
 	# the real clients the tests drive rune-run through
 	docker.io containerd podman conmon catatonit uidmap
 )
+
+case $set_name in
+build) packages=("${build[@]}") ;;
+e2e) packages=("${e2e[@]}") ;;
+all) packages=("${build[@]}" "${e2e[@]}") ;;
+*)
+	echo "usage: install-deps.sh [build|e2e|all]" >&2
+	exit 2
+	;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
@@ -22,10 +39,16 @@ for p in "${packages[@]}"; do
 done
 
 if ((${#missing[@]})); then
+	if ((EUID != 0)); then
+		echo "install-deps.sh: missing ${missing[*]}; install them as root (apt-get install ${missing[*]})" >&2
+		exit 1
+	fi
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+[[ $set_name == build ]] && exit 0
 
 # A CRI client for the Kubernetes RuntimeClass tests (crictl is not packaged in Debian 12):
 # the generated CRI v1 stubs from PyPI, in a venv of their own.

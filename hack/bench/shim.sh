@@ -31,7 +31,7 @@ cp "$work/loop" "$work/bundle/rootfs/bin/loop"
 jq --arg root "$work/bundle/rootfs" '.root = {path: $root, readonly: true} | del(.hooks)
     | .process.terminal = false | .linux.namespaces |= map(del(.path))
     | .mounts |= map(select(.source | startswith("/var/lib/docker") | not))' \
-	"$top/../shared/fixtures/client-configs/docker.config.json" >"$work/bundle/config.json"
+	"$top/integration/fixtures/client-configs/docker.config.json" >"$work/bundle/config.json"
 
 python3 "$here/shim.py" --rounds "$rounds" --work "$work" --top "$top" \
 	--runtime runc="$(command -v runc)" --runtime crun="$(command -v crun)" \

@@ -47,12 +47,12 @@ impl Bundle {
         Self::with_config(config)
     }
 
-    /// A config a real client wrote (`../shared/fixtures/client-configs/NAME.config.json`),
+    /// A config a real client wrote (`integration/fixtures/client-configs/NAME.config.json`),
     /// made runnable here: our rootfs, stand-ins for the client's bind-mount sources, fresh
     /// namespaces instead of a sandbox's, no client-specific hooks, and `args`.
     pub fn from_client(name: &str, args: &[&str]) -> Self {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/fixtures/client-configs")
+            .join("fixtures/client-configs")
             .join(format!("{name}.config.json"));
         let text =
             fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
@@ -115,6 +115,11 @@ impl Bundle {
         self.dir.path()
     }
 
+    /// The rootfs the config names (absolute: every bundle here names one so).
+    pub fn rootfs_str(&self) -> &str {
+        self.config["root"]["path"].as_str().expect("root.path")
+    }
+
     pub fn path_str(&self) -> &str {
         self.dir.path().to_str().expect("utf-8 temp path")
     }
@@ -133,6 +138,20 @@ impl Bundle {
         self.config["linux"]["cgroupsPath"] = json!(path);
         self.save();
         path
+    }
+
+    /// Adds a seccomp profile with a `SCMP_CMP_MASKED_EQ` argument, which makes rune-run hand
+    /// libcontainer a private copy of config.json (`private_bundle.rs`); the rule never
+    /// matches (allow by default, ERRNO only for a personality nobody asks for).
+    pub fn with_private_copy(&mut self) {
+        self.config["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [{"names": ["personality"], "action": "SCMP_ACT_ERRNO",
+                "args": [{"index": 0, "value": 4294967295u64, "valueTwo": 3735928559u64,
+                          "op": "SCMP_CMP_MASKED_EQ"}]}]
+        });
+        self.save();
     }
 
     pub fn file(&self, name: &str) -> PathBuf {

@@ -10,6 +10,7 @@ pub mod console;
 pub mod daemon;
 pub mod docker_cli;
 pub mod host;
+pub mod host_guard;
 pub mod image;
 pub mod programs;
 pub mod runtime;

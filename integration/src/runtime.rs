@@ -70,6 +70,11 @@ impl Runtime {
         self.root.path()
     }
 
+    /// Where rune-run keeps the private copy of a container's bundle, if it made one.
+    pub fn private_copy(&self, id: &str) -> PathBuf {
+        self.root.path().join(".rune").join(id)
+    }
+
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.bin);
         cmd.arg("--root").arg(self.root.path()).args(args);

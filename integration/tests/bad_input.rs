@@ -69,6 +69,10 @@ fn assert_nothing_left(rt: &Runtime, bundle: &Bundle, id: &str) {
         Vec::<String>::new(),
         "mount left"
     );
+    assert!(
+        !rt.root().join(".rune").exists(),
+        "private bundle of {id} left behind"
+    );
 }
 
 #[test]
@@ -157,7 +161,7 @@ fn missing_rootfs() {
 fn invalid_id() {
     let rt = Runtime::rune();
     let bundle = Bundle::busybox(&["true"]);
-    for id in ["a/b", "..", "x y"] {
+    for id in ["a/b", "..", "x y", ".rune"] {
         let run = rt.call(&["create", "--bundle", bundle.path_str(), id]);
         assert_eq!(run.code, 1);
         assert!(
@@ -262,19 +266,130 @@ fn negative_oom_score_adj_without_cap_sys_resource() {
 #[ignore = "needs root, runc and a release rune-run: run with make test"]
 fn failing_hook_is_named_and_cleaned_up() {
     let rt = Runtime::rune();
-    for phase in ["prestart", "createRuntime", "createContainer"] {
-        let id = unique_id("hookfail");
-        let mut bundle = Bundle::busybox(&["true"]);
-        bundle.unique_cgroup(&id);
-        bundle.config["hooks"] = json!({phase: [{"path": "/bin/false"}]});
-        bundle.save();
-        create_fails(
-            &rt,
-            &bundle,
-            bundle.path_str(),
-            &id,
-            &format!("{phase}: /bin/false"),
-        );
+    // With a private copy of config.json too: the hooks then run through `rune-run hook`.
+    for private in [false, true] {
+        for phase in [
+            "prestart",
+            "createRuntime",
+            "createContainer",
+            "startContainer",
+        ] {
+            let id = unique_id("hookfail");
+            let mut bundle = Bundle::busybox(&["true"]);
+            bundle.unique_cgroup(&id);
+            bundle.config["hooks"] = json!({phase: [{"path": "/bin/false"}]});
+            bundle.save();
+            if private {
+                bundle.with_private_copy();
+            }
+            if phase == "startContainer" {
+                // It runs after `start`: `run` fails and removes the container.
+                let run = rt.call(&["run", "--bundle", bundle.path_str(), &id]);
+                assert_ne!(run.code, 0, "{run:?}");
+                assert_nothing_left(&rt, &bundle, &id);
+                continue;
+            }
+            create_fails(
+                &rt,
+                &bundle,
+                bundle.path_str(),
+                &id,
+                &format!("{phase}: /bin/false"),
+            );
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs root, runc and a release rune-run: run with make test"]
+fn an_rlimit_the_kernel_refuses_is_named() {
+    let rt = Runtime::rune();
+    let id = unique_id("rlimit");
+    let mut bundle = Bundle::busybox(&["true"]);
+    bundle.unique_cgroup(&id);
+    let hard: u64 = fs::read_to_string("/proc/sys/fs/nr_open")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Above fs.nr_open: no capability makes the kernel take it.
+    let wanted = hard * 2;
+    bundle.config["process"]["rlimits"] =
+        json!([{"type": "RLIMIT_NOFILE", "hard": wanted, "soft": 1024}]);
+    bundle.with_private_copy();
+    create_fails(
+        &rt,
+        &bundle,
+        bundle.path_str(),
+        &id,
+        &format!("process.rlimits: RLIMIT_NOFILE {wanted} is above this host's hard limit"),
+    );
+    bundle.config["process"]["rlimits"] =
+        json!([{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 4096}]);
+    bundle.save();
+    create_fails(
+        &rt,
+        &bundle,
+        bundle.path_str(),
+        &id,
+        "process.rlimits: RLIMIT_NOFILE: soft limit 4096 is above its hard limit 1024",
+    );
+}
+
+/// Every way a create fails after rune-run wrote its private copy of config.json removes it,
+/// and `list` never mistakes a copy for a container.
+#[test]
+#[ignore = "needs root, runc and a release rune-run: run with make test"]
+fn private_copies_are_never_left_or_listed() {
+    let rt = Runtime::rune();
+    let running = unique_id("listed");
+    let mut bundle = Bundle::busybox(&["sleep", "1000"]);
+    bundle.unique_cgroup(&running);
+    bundle.with_private_copy();
+    rt.ok(&["create", "--bundle", bundle.path_str(), &running]);
+    assert!(rt.private_copy(&running).join("config.json").exists());
+    let list = rt.call(&["list"]);
+    assert_eq!(list.code, 0, "{list:?}");
+    assert_eq!(list.stderr, "", "list complained");
+    assert_eq!(rt.ok(&["list", "-q"]).trim(), running);
+
+    let failing: [(&str, serde_json::Value, &str); 3] = [
+        (
+            "program",
+            json!({"process": {"args": ["/bin/does-not-exist"]}}),
+            "does-not-exist",
+        ),
+        ("console", json!({"process": {"terminal": true}}), "console"),
+        (
+            "sysctl",
+            json!({"linux": {"sysctl": {"kernel.no-such-knob": "1"}}}),
+            "sysctl",
+        ),
+    ];
+    for (what, change, expect) in failing {
+        let id = unique_id(what);
+        let mut b = Bundle::busybox(&["true"]);
+        b.unique_cgroup(&id);
+        merge(&mut b.config, &change);
+        b.with_private_copy();
+        let run = rt.call(&["create", "--bundle", b.path_str(), &id]);
+        assert_eq!(run.code, 1, "{what}: {run:?}");
+        assert!(run.stderr.contains(expect), "{what}: {}", run.stderr);
+        assert!(!rt.private_copy(&id).exists(), "{what}: private copy left");
+        assert!(!rt.root().join(&id).exists(), "{what}: state left");
+    }
+    rt.ok(&["delete", "--force", &running]);
+    assert_nothing_left(&rt, &bundle, &running);
+}
+
+fn merge(into: &mut serde_json::Value, from: &serde_json::Value) {
+    match (into, from) {
+        (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+            for (k, v) in b {
+                merge(a.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (slot, v) => *slot = v.clone(),
     }
 }
 

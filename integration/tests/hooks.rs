@@ -8,23 +8,6 @@ use std::fs;
 use rune_integration::{Bundle, Runtime, unique_id};
 use serde_json::{Value, json};
 
-/// A seccomp profile with a `SCMP_CMP_MASKED_EQ` argument makes rune-run hand libcontainer a
-/// private copy of config.json (`private_bundle.rs`); the rule itself never matches.
-fn needs_private_copy(bundle: &mut Bundle) {
-    bundle.config["linux"]["seccomp"] = json!({
-        "defaultAction": "SCMP_ACT_ALLOW",
-        "architectures": ["SCMP_ARCH_X86_64"],
-        "syscalls": [{"names": ["personality"], "action": "SCMP_ACT_ERRNO",
-            "args": [{"index": 0, "value": 4294967295u64, "valueTwo": 3735928559u64,
-                      "op": "SCMP_CMP_MASKED_EQ"}]}]
-    });
-    bundle.save();
-}
-
-fn private_copy(rt: &Runtime, id: &str) -> std::path::PathBuf {
-    rt.root().join(".rune").join(id)
-}
-
 #[test]
 #[ignore = "needs root, runc and a release rune-run: run with make test"]
 fn every_phase_runs_with_state_on_stdin() {
@@ -75,19 +58,19 @@ fn every_phase_sees_the_clients_bundle(private: bool) {
         .push(json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}));
     bundle.save();
     if private {
-        needs_private_copy(&mut bundle);
+        bundle.with_private_copy();
     }
 
     rt.ok(&["create", "--bundle", bundle.path_str(), &id]);
     assert_eq!(
-        private_copy(&rt, &id).join("config.json").exists(),
+        rt.private_copy(&id).join("config.json").exists(),
         private,
         "the case under test"
     );
     rt.ok(&["start", &id]);
     let inside = rt.ok(&["exec", &id, "cat", "/tmp/startContainer"]);
     rt.ok(&["delete", "--force", &id]);
-    assert!(!private_copy(&rt, &id).exists());
+    assert!(!rt.private_copy(&id).exists());
 
     let host_log = fs::read_to_string(&log).unwrap();
     let order: Vec<&str> = host_log.lines().filter(|l| phases.contains(l)).collect();
@@ -150,7 +133,7 @@ fn failing_poststart_and_poststop_are_warnings() {
         "poststart": failing_hook(&after_start),
         "poststop": failing_hook(&after_stop),
     });
-    needs_private_copy(&mut bundle);
+    bundle.with_private_copy();
     rt.ok(&["create", "--bundle", bundle.path_str(), &id]);
     let start = rt.call(&["start", &id]);
     assert_eq!(start.code, 0, "{start:?}");
@@ -164,7 +147,7 @@ fn failing_poststart_and_poststop_are_warnings() {
     );
     assert!(rt.state(&id).is_none());
     assert!(!rt.root().join(&id).exists());
-    assert!(!private_copy(&rt, &id).exists());
+    assert!(!rt.private_copy(&id).exists());
     for log in [&after_start, &after_stop] {
         let state: Value = serde_json::from_str(fs::read_to_string(log).unwrap().trim()).unwrap();
         assert_eq!(state["bundle"], bundle.path_str(), "{}", log.display());
