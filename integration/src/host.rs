@@ -92,3 +92,42 @@ pub fn processes_with_files_under(dir: &Path) -> Vec<i32> {
     }
     found
 }
+
+/// Cgroup parents that a daemon a test starts makes and never removes (dockerd's `/docker`,
+/// podman's `libpod_parent`, a containerd namespace's `/NAME`): the ones absent when the test
+/// began are removed, with their empty children, when it ends, so the host is left as found
+/// (`hack/test-e2e.sh` checks). A cgroup that still holds a process cannot be removed, so
+/// nothing in use is touched.
+#[derive(Debug)]
+pub struct CgroupParents(Vec<String>);
+
+impl CgroupParents {
+    pub fn new(names: &[&str]) -> Self {
+        Self(
+            names
+                .iter()
+                .filter(|n| cgroup_dirs(n).is_empty())
+                .map(|n| (*n).to_owned())
+                .collect(),
+        )
+    }
+}
+
+fn remove_cgroup_tree(dir: &Path) {
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_cgroup_tree(&entry.path());
+        }
+    }
+    let _ = fs::remove_dir(dir);
+}
+
+impl Drop for CgroupParents {
+    fn drop(&mut self) {
+        for name in &self.0 {
+            for dir in cgroup_dirs(name) {
+                remove_cgroup_tree(&dir);
+            }
+        }
+    }
+}

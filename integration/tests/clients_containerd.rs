@@ -12,10 +12,13 @@ use rune_integration::{Runtime, host};
 struct Containerd {
     daemon: Daemon,
     socket: PathBuf,
+    /// Dropped after the daemon has stopped.
+    _cgroups: host::CgroupParents,
 }
 
 impl Containerd {
     fn start() -> Self {
+        let cgroups = host::CgroupParents::new(&["rune-test"]);
         let dir = tempfile::Builder::new()
             .prefix("rune-ctrd-")
             .tempdir()
@@ -34,7 +37,11 @@ impl Containerd {
         let mut cmd = Command::new("containerd");
         cmd.arg("--config").arg(d.join("config.toml"));
         let daemon = Daemon::start("containerd", dir, cmd, &socket);
-        let ctrd = Self { daemon, socket };
+        let ctrd = Self {
+            daemon,
+            socket,
+            _cgroups: cgroups,
+        };
         ctrd.ok(&["images", "import", busybox_archive().to_str().unwrap()]);
         ctrd
     }

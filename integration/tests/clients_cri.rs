@@ -99,6 +99,8 @@ state = "{state}"
     std::fs::write(d.join("config.toml"), config).unwrap();
     let mut cmd = Command::new("containerd");
     cmd.arg("--config").arg(d.join("config.toml"));
+    // Declared first, dropped last: after the daemon has stopped.
+    let _cgroups = rune_integration::host::CgroupParents::new(&["k8s.io"]);
     let daemon = Daemon::start("containerd", dir, cmd, &socket);
 
     for archive in [busybox_archive(), pause_archive()] {

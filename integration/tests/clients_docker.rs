@@ -5,19 +5,22 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use rune_integration::Runtime;
 use rune_integration::daemon::Daemon;
 use rune_integration::docker_cli::{DockerCli, Rt, exercise};
 use rune_integration::image::busybox_archive;
+use rune_integration::{Runtime, host};
 use serde_json::json;
 
 struct Docker {
     daemon: Daemon,
     socket: PathBuf,
+    /// Dropped after the daemon has stopped.
+    _cgroups: host::CgroupParents,
 }
 
 impl Docker {
     fn start() -> Self {
+        let cgroups = host::CgroupParents::new(&["docker"]);
         let dir = tempfile::Builder::new()
             .prefix("rune-docker-")
             .tempdir()
@@ -39,7 +42,11 @@ impl Docker {
             "--ip-forward=false",
         ]);
         let daemon = Daemon::start("dockerd", dir, cmd, &socket);
-        let docker = Self { daemon, socket };
+        let docker = Self {
+            daemon,
+            socket,
+            _cgroups: cgroups,
+        };
         docker.ok(
             Rt::Runc,
             &["load", "-i", busybox_archive().to_str().unwrap()],

@@ -7,12 +7,15 @@ use std::process::{Command, Output};
 use rune_integration::Runtime;
 use rune_integration::daemon::unmount_under;
 use rune_integration::docker_cli::{DockerCli, Rt, exercise};
+use rune_integration::host::CgroupParents;
 use rune_integration::image::busybox_archive;
 use tempfile::TempDir;
 
 struct Podman {
     dir: TempDir,
     rune: PathBuf,
+    /// Dropped after `drop` has removed the containers.
+    _cgroups: CgroupParents,
 }
 
 impl Podman {
@@ -31,6 +34,7 @@ impl Podman {
         let podman = Self {
             dir,
             rune: Runtime::rune().bin,
+            _cgroups: CgroupParents::new(&["libpod_parent"]),
         };
         podman.ok(
             Rt::Runc,
