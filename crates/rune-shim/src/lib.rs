@@ -5,6 +5,7 @@
 pub mod events;
 pub mod exec_rules;
 pub mod handler;
+pub mod object;
 pub mod oci_seccomp;
 pub mod policy;
 pub mod run;

@@ -132,8 +132,14 @@ fn main() -> ExitCode {
                 }
             };
         }
-        Command::Policy(PolicyCommand::Check { file, backend }) => load(&file, backend)
-            .map(|p| format!("{}: ok ({} rules)\n", file.display(), p.rules.len())),
+        Command::Policy(PolicyCommand::Check { file, backend }) => {
+            load(&file, backend).map(|p| {
+                for w in policy::lint::warnings(&p) {
+                    eprintln!("rune-shim: {}: warning: {w}", file.display());
+                }
+                format!("{}: ok ({} rules)\n", file.display(), p.rules.len())
+            })
+        }
         Command::Policy(PolicyCommand::Explain { file }) => {
             load(&file, None).map(|p| policy::explain::explain(&p))
         }

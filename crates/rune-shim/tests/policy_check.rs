@@ -116,3 +116,27 @@ fn the_shipped_demo_policy_is_valid_for_both_backends() {
         assert!(ok, "{backend}: {stderr}");
     }
 }
+
+/// Issue 13, item 14: an emulated getuid without geteuid is valid but warned about, naming
+/// the danger (a shell's setuid(getuid()) with CAP_SETUID).
+#[test]
+fn a_lone_uid_emulation_is_warned_about() {
+    let (ok, stdout, stderr) = check(
+        r#"{"runeVersion": 1, "defaultAction": "allow", "rules": [
+            {"syscalls": ["getuid"], "action": "emulate", "return": 0}]}"#,
+        Some("seccomp"),
+    );
+    assert!(ok, "{stderr}");
+    assert!(stdout.ends_with(": ok (1 rules)\n"), "{stdout}");
+    assert!(
+        stderr.contains("FILE: warning: getuid returns 0 but geteuid is not emulated")
+            && stderr.contains("setuid(getuid())"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = check(
+        r#"{"runeVersion": 1, "defaultAction": "allow", "rules": [
+            {"syscalls": ["getuid", "geteuid"], "action": "emulate", "return": 0}]}"#,
+        Some("seccomp"),
+    );
+    assert!(ok && !stderr.contains("warning"), "{stderr}");
+}

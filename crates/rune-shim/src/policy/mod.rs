@@ -1,6 +1,7 @@
 //! The Rune policy: its JSON model and the validator.
 
 pub mod explain;
+pub mod lint;
 pub mod model;
 pub mod validate;
 

@@ -83,6 +83,24 @@ impl Pending {
         }
     }
 
+    /// The announcing process's root directory. Its pid is read from the pidfd, and the
+    /// pidfd confirmed live afterwards, so the directory cannot be another process's.
+    pub fn root(&self) -> io::Result<OwnedFd> {
+        let info = std::fs::read_to_string(format!(
+            "/proc/self/fdinfo/{}",
+            self.pidfd.as_raw_fd()
+        ))?;
+        let pid: i32 = info
+            .lines()
+            .find_map(|l| l.strip_prefix("Pid:"))
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|p| *p > 0)
+            .ok_or_else(|| io::Error::other("pidfd of a process that is gone"))?;
+        let root = super::caller::proc_fd(pid as u32, "root")?;
+        sys::pidfd_kill(self.pidfd.as_fd(), 0)?;
+        Ok(root)
+    }
+
     pub fn pidfd(&self) -> BorrowedFd<'_> {
         self.pidfd.as_fd()
     }

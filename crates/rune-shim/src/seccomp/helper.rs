@@ -63,10 +63,23 @@ pub enum Resolved {
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Opened {
     Failed(i32),
+    /// The open would block (a FIFO without a reader, a file under a lease): the supervisor
+    /// asks again later, and the caller waits, as it would have in the kernel.
+    Later,
     /// The directory changed under the create (a symlink appeared): decide again.
     Retry,
     /// A link or rename done.
     Done,
+}
+
+/// A helper's answer to one request.
+#[derive(Debug, Serialize, Deserialize)]
+enum Reply {
+    Open(OpenOutcome),
+    Resolved(Resolved),
+    Applied(Opened),
+    /// The request could not be read: only that call fails.
+    Bad,
 }
 
 #[derive(Debug)]
@@ -77,8 +90,12 @@ pub struct Helper {
 
 impl Helper {
     /// Forks a helper into the namespaces of thread `tid` (those that differ from ours); it
-    /// decides opens with `policies`.
-    pub fn spawn(tid: u32, policies: &Policies) -> io::Result<Helper> {
+    /// decides opens with `policies`, on paths from the container's `root`.
+    pub fn spawn(
+        tid: u32,
+        policies: &Policies,
+        root: Option<BorrowedFd<'_>>,
+    ) -> io::Result<Helper> {
         let mut joins = Vec::new();
         for (name, flag) in NAMESPACES {
             let theirs = format!("/proc/{tid}/ns/{name}");
@@ -92,11 +109,11 @@ impl Helper {
                 joins.push((sys::adopt([fd]).remove(0), flag));
             }
         }
-        let (ours, theirs) = channel::pair()?;
+        let (ours, theirs) = channel::stream_pair()?;
         match sys::fork()? {
             Some(pid) => Ok(Helper { sock: ours, pid }),
             None => {
-                let code = match serve(theirs.as_fd(), &joins, policies) {
+                let code = match serve(theirs.as_fd(), &joins, policies, root) {
                     Ok(()) => 0,
                     Err(_) => 1,
                 };
@@ -105,33 +122,41 @@ impl Helper {
         }
     }
 
+    /// One round trip. An error means the helper is gone (or out of step): the supervisor
+    /// drops it and starts another.
+    fn call(&self, req: &Request, fds: &[BorrowedFd<'_>]) -> io::Result<(Reply, Vec<OwnedFd>)> {
+        channel::send_framed(self.sock.as_fd(), req, fds)?;
+        match channel::recv_framed_within::<Reply>(self.sock.as_fd(), REPLY_SPIN)? {
+            channel::Framed::Message(r, fds) => Ok((r, fds)),
+            channel::Framed::Bad(_) => Err(io::Error::other("on-behalf helper: bad reply")),
+            channel::Framed::Closed => Err(io::Error::other("on-behalf helper exited")),
+        }
+    }
+
     /// Serves an open: what was decided and, if it was opened, the descriptor.
     pub fn open(
         &self,
         req: &Request,
         fds: &[BorrowedFd<'_>],
-    ) -> io::Result<(OpenOutcome, Option<OwnedFd>)> {
-        channel::send(self.sock.as_fd(), req, fds)?;
-        let (r, mut got) = channel::recv_within::<OpenOutcome>(self.sock.as_fd(), REPLY_SPIN)?
-            .ok_or_else(|| io::Error::other("on-behalf helper exited"))?;
-        Ok((r, got.pop()))
+    ) -> io::Result<Result<(OpenOutcome, Option<OwnedFd>), i32>> {
+        Ok(match self.call(req, fds)? {
+            (Reply::Open(r), mut got) => Ok((r, got.pop())),
+            _ => Err(libc::EIO),
+        })
     }
 
     pub fn resolve(&self, req: &Request, fds: &[BorrowedFd<'_>]) -> io::Result<Resolved> {
-        channel::send(self.sock.as_fd(), req, fds)?;
-        let (r, _) = channel::recv::<Resolved>(self.sock.as_fd())?
-            .ok_or_else(|| io::Error::other("on-behalf helper exited"))?;
-        Ok(r)
+        Ok(match self.call(req, fds)? {
+            (Reply::Resolved(r), _) => r,
+            _ => Resolved::Failed(libc::EIO),
+        })
     }
 
     /// A link or rename after `Name` requests: `Ok(())` or the errno.
     pub fn apply(&self, req: &Request) -> io::Result<Result<(), i32>> {
-        channel::send(self.sock.as_fd(), req, &[])?;
-        let (r, _) = channel::recv::<Opened>(self.sock.as_fd())?
-            .ok_or_else(|| io::Error::other("on-behalf helper exited"))?;
-        Ok(match r {
-            Opened::Done => Ok(()),
-            Opened::Failed(e) => Err(e),
+        Ok(match self.call(req, &[])? {
+            (Reply::Applied(Opened::Done), _) => Ok(()),
+            (Reply::Applied(Opened::Failed(e)), _) => Err(e),
             _ => Err(libc::EIO),
         })
     }
@@ -152,6 +177,7 @@ fn serve(
     sock: BorrowedFd<'_>,
     joins: &[(OwnedFd, nix::sched::CloneFlags)],
     policies: &Policies,
+    root: Option<BorrowedFd<'_>>,
 ) -> io::Result<()> {
     // Our own descriptor table as seen from the host's /proc, opened before joining the
     // caller's mount namespace: the helper reads and reopens its own descriptors through it.
@@ -164,17 +190,41 @@ fn serve(
     for (fd, flag) in joins {
         setns(fd, *flag)?;
     }
+    // Without a container root handed over, the root of the namespaces just joined.
+    let own_root;
+    let root = match root {
+        Some(r) => r,
+        None => {
+            own_root = sys::adopt([open(
+                "/",
+                OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )?])
+            .remove(0);
+            own_root.as_fd()
+        }
+    };
     let high_sock = fcntl(sock.as_raw_fd(), FcntlArg::F_DUPFD_CLOEXEC(1000))?;
     let high_dir = fcntl(fd_dir.as_raw_fd(), FcntlArg::F_DUPFD_CLOEXEC(1001))?;
+    let high_root = fcntl(root.as_raw_fd(), FcntlArg::F_DUPFD_CLOEXEC(1002))?;
     nix::unistd::dup2(high_sock, SOCK)?;
     nix::unistd::dup2(high_dir, FD_DIR)?;
+    nix::unistd::dup2(high_root, FD_ROOT)?;
     // Everything else (listeners included) is closed behind Rust's back: forget its owners.
     std::mem::forget(fd_dir);
-    sys::close_from(FD_DIR as u32 + 1)?;
+    sys::close_from(FD_ROOT as u32 + 1)?;
     let sock = sys::borrow(SOCK);
-    let mut opener = Opener::new(sys::borrow(FD_DIR));
-    while let Some((req, fds)) = channel::recv_within::<Request>(sock, REQUEST_SPIN)? {
-        match req {
+    let mut opener = Opener::new(sys::borrow(FD_DIR), sys::borrow(FD_ROOT));
+    loop {
+        let (req, fds) = match channel::recv_framed_within::<Request>(sock, REQUEST_SPIN)? {
+            channel::Framed::Message(req, fds) => (req, fds),
+            channel::Framed::Bad(_) => {
+                channel::send_framed(sock, &Reply::Bad, &[])?;
+                continue;
+            }
+            channel::Framed::Closed => return Ok(()),
+        };
+        let (reply, fd) = match req {
             Request::Open {
                 creds,
                 ns_pid,
@@ -187,8 +237,7 @@ fn serve(
                     ns_tid,
                 };
                 let (outcome, fd) = opener.serve_open(policies, &who, &fds, &call);
-                let fds: Vec<BorrowedFd<'_>> = fd.iter().map(AsFd::as_fd).collect();
-                channel::send(sock, &outcome, &fds)?;
+                (Reply::Open(outcome), fd)
             }
             Request::Name {
                 creds,
@@ -204,15 +253,16 @@ fn serve(
                     ns_tid,
                 };
                 let r = opener.name(&who, &fds, &path, slot, follow);
-                channel::send(sock, &r, &[])?;
+                (Reply::Resolved(r), None)
             }
-            Request::Link { creds } => channel::send(sock, &opener.link(&creds), &[])?,
+            Request::Link { creds } => (Reply::Applied(opener.link(&creds)), None),
             Request::Rename { creds, flags } => {
-                channel::send(sock, &opener.rename(&creds, flags), &[])?
+                (Reply::Applied(opener.rename(&creds, flags)), None)
             }
-        }
+        };
+        let fds: Vec<BorrowedFd<'_>> = fd.iter().map(AsFd::as_fd).collect();
+        channel::send_framed(sock, &reply, &fds)?;
     }
-    Ok(())
 }
 
 /// How long the supervisor polls for a helper's answer, and a helper for the next request,
@@ -223,3 +273,4 @@ const REQUEST_SPIN: Duration = Duration::from_micros(200);
 
 const SOCK: i32 = 3;
 const FD_DIR: i32 = 4;
+const FD_ROOT: i32 = 5;

@@ -1,20 +1,20 @@
 //! Opening a file for a caller, inside the on-behalf helper, in two steps so that the policy
 //! decides on the object actually found and nothing happens to the file system before it
-//! has: `resolve` walks the path (`openat2` with `RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS`,
-//! `O_PATH`, no side effects) and reports what it found; `open` then reopens exactly that
-//! object (or creates the name in exactly that directory) with the caller's flags.
+//! has: `resolve` finds the object as the caller's lookup would (`object::find`, in the
+//! caller's root and as the caller) and reports its real path from the container's root;
+//! `open` then reopens exactly that object (or creates the name in exactly that directory)
+//! with the caller's flags.
 
 use std::collections::HashSet;
 use std::ffi::{CString, OsStr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 
 use caps::{CapSet, Capability};
 use nix::errno::Errno;
 use nix::fcntl::{
-    AtFlags, OFlag, OpenHow, RenameFlags, ResolveFlag, openat, openat2, readlinkat, renameat2,
+    AtFlags, FcntlArg, OFlag, fcntl, OpenHow, RenameFlags, ResolveFlag, openat, openat2, readlinkat, renameat2,
 };
-use nix::sys::stat::{FileStat, Mode, SFlag, fstat, stat};
+use nix::sys::stat::{Mode, stat};
 use nix::sys::statfs::{PROC_SUPER_MAGIC, fstatfs, statfs};
 use nix::unistd::{
     Gid, Uid, chroot, fchdir, linkat, setfsgid, setfsuid, setgroups, setresgid, setresuid,
@@ -23,6 +23,7 @@ use nix::unistd::{
 use super::caller::Creds;
 use super::helper::{Opened, Resolved};
 use super::sys;
+use crate::object::{self, Found, Kind, Whose};
 
 /// The caller a lookup is made for.
 #[derive(Debug)]
@@ -32,11 +33,6 @@ pub struct Who<'a> {
     pub ns_tid: u32,
 }
 
-#[derive(Debug)]
-enum Found {
-    Object(OwnedFd),
-    Create { parent: OwnedFd, name: CString },
-}
 
 /// A name found for a link or rename: its directory, the last component, and the object
 /// itself when a final symlink was followed.
@@ -47,9 +43,22 @@ struct Named {
     followed: Option<OwnedFd>,
 }
 
+/// A descriptor opened for a caller.
+#[derive(Debug)]
+pub struct Opening {
+    pub fd: OwnedFd,
+    /// A blocking read-only open of a FIFO: the caller gets it once a writer is there (the
+    /// supervisor waits for that, not the helper).
+    pub wait_for_writer: bool,
+}
+
 #[derive(Debug)]
 pub struct Opener {
     fd_dir: BorrowedFd<'static>,
+    /// The container's root (the first process's, at its hand-over): real paths are taken
+    /// from here, so that a caller that chroots elsewhere is still decided on the path the
+    /// policy names (`/etc/secret`, not `/secret` from a chroot in `/etc`).
+    root: BorrowedFd<'static>,
     own: (Uid, Gid, HashSet<Capability>),
     found: Option<Found>,
     names: [Option<Named>; 2],
@@ -60,10 +69,11 @@ fn errno(e: Errno) -> i32 {
 }
 
 impl Opener {
-    pub fn new(fd_dir: BorrowedFd<'static>) -> Opener {
+    pub fn new(fd_dir: BorrowedFd<'static>, root: BorrowedFd<'static>) -> Opener {
         let permitted = caps::read(None, CapSet::Permitted).unwrap_or_default();
         Opener {
             fd_dir,
+            root,
             own: (Uid::effective(), Gid::effective(), permitted),
             found: None,
             names: [None, None],
@@ -115,28 +125,55 @@ impl Opener {
         resolve: u64,
     ) -> Resolved {
         self.found = None;
-        self.in_callers_root(who, fds, |this, root, base| {
-            this.lookup(who, root, base, path, flags, resolve)
-        })
+        let whose = Whose {
+            pid: who.ns_pid,
+            tid: who.ns_tid,
+        };
+        let found = self.in_callers_root(who, fds, |base| {
+            object::find(base, path, flags, resolve, whose).map_err(errno)
+        });
+        let found = match found {
+            Ok(f) => f,
+            Err(e) => return Resolved::Failed(e),
+        };
+        let seen = match &found {
+            Found::Object(fd) => self.real_path(fd.as_fd()).map(Resolved::Object),
+            Found::Create { parent, name } => self.real_path(parent.as_fd()).map(|dir| {
+                Resolved::Missing(format!(
+                    "{}/{}",
+                    dir.trim_end_matches('/'),
+                    String::from_utf8_lossy(name.as_bytes())
+                ))
+            }),
+        };
+        match seen {
+            Ok(r) => {
+                self.found = Some(found);
+                r
+            }
+            Err(e) => Resolved::Failed(errno(e)),
+        }
     }
 
-    /// Runs `f` with the caller's root as ours (so that `..` and absolute symlinks met from
-    /// a relative start stop where the caller's would) and as the caller; `fds` are the
-    /// caller's root and the directory a relative path starts from.
-    fn in_callers_root(
+    /// Runs `f` in the caller's root (so that `..` and absolute symlinks stop where the
+    /// caller's would) and as the caller, then comes back to the container's root; `fds` are
+    /// the caller's root and the directory a relative path starts from.
+    fn in_callers_root<T>(
         &mut self,
         who: &Who<'_>,
         fds: &[OwnedFd],
-        f: impl FnOnce(&mut Self, BorrowedFd<'_>, BorrowedFd<'_>) -> Resolved,
-    ) -> Resolved {
+        f: impl FnOnce(BorrowedFd<'_>) -> Result<T, i32>,
+    ) -> Result<T, i32> {
         let [root, base] = fds else {
-            return Resolved::Failed(libc::EINVAL);
+            return Err(libc::EINVAL);
         };
-        if let Err(e) = fchdir(root.as_raw_fd()).and_then(|()| chroot(".")) {
-            return Resolved::Failed(errno(e));
+        enter_root(root.as_fd()).map_err(errno)?;
+        let r = self.as_caller(who.creds, |_| f(base.as_fd()));
+        // Never serve another call from a caller's root: fail the helper instead.
+        if enter_root(self.root).is_err() {
+            sys::exit_child(1);
         }
-        self.as_caller(who.creds, |this| Ok(f(this, root.as_fd(), base.as_fd())))
-            .unwrap_or_else(Resolved::Failed)
+        r
     }
 
     /// Runs `f` as the caller (ids, capabilities, umask), then becomes the helper again.
@@ -153,106 +190,87 @@ impl Opener {
         r
     }
 
-    fn lookup(
-        &mut self,
-        who: &Who<'_>,
-        root: BorrowedFd<'_>,
-        base: BorrowedFd<'_>,
-        path: &[u8],
-        flags: i32,
-        resolve: u64,
-    ) -> Resolved {
-        let path = proc_self(path, who);
-        let oflags = OFlag::from_bits_truncate(flags);
-        let keep = oflags & (OFlag::O_NOFOLLOW | OFlag::O_DIRECTORY);
-        match walk(root, base, &path, OFlag::O_PATH | keep, resolve) {
-            Ok(fd) => match self.real_path(fd.as_fd()) {
-                Ok(p) => {
-                    self.found = Some(Found::Object(fd));
-                    Resolved::Object(p)
-                }
-                Err(e) => Resolved::Failed(errno(e)),
-            },
-            // Nothing there: decide on the name it would have (the policy may rewrite or deny
-            // it; `O_CREAT` would create it; otherwise the open fails as it would have).
-            Err(Errno::ENOENT) => {
-                let (dir, name) = split(&path);
-                if name.is_empty() || name == b"." || name == b".." {
-                    return Resolved::Failed(libc::EISDIR);
-                }
-                let parent =
-                    match walk(root, base, dir, OFlag::O_PATH | OFlag::O_DIRECTORY, resolve) {
-                        Ok(p) => p,
-                        Err(e) => return Resolved::Failed(errno(e)),
-                    };
-                let dir_path = match self.real_path(parent.as_fd()) {
-                    Ok(p) => p,
-                    Err(e) => return Resolved::Failed(errno(e)),
-                };
-                let Ok(name) = CString::new(name) else {
-                    return Resolved::Failed(libc::EINVAL);
-                };
-                let full = format!(
-                    "{}/{}",
-                    dir_path.trim_end_matches('/'),
-                    String::from_utf8_lossy(name.as_bytes())
-                );
-                self.found = Some(Found::Create { parent, name });
-                Resolved::Missing(full)
-            }
-            Err(e) => Resolved::Failed(errno(e)),
-        }
-    }
-
     /// Opens what the last `resolve` found. Call only after the policy allowed it.
-    pub fn open(&mut self, creds: &Creds, flags: i32, mode: u32) -> Result<OwnedFd, Opened> {
+    pub fn open(&mut self, creds: &Creds, flags: i32, mode: u32) -> Result<Opening, Opened> {
         let found = self.found.take().ok_or(Opened::Failed(libc::EINVAL))?;
-        let fd = self
+        let opening = self
             .as_caller(creds, |this| Ok(this.open_found(found, flags, mode)))
             .map_err(Opened::Failed)??;
-        self.refuse_own_proc(fd.as_fd())?;
-        Ok(fd)
+        self.refuse_own_proc(opening.fd.as_fd())?;
+        Ok(opening)
     }
 
-    fn open_found(&self, found: Found, flags: i32, mode: u32) -> Result<OwnedFd, Opened> {
+    fn open_found(&self, found: Found, flags: i32, mode: u32) -> Result<Opening, Opened> {
         let oflags = OFlag::from_bits_truncate(flags);
         let failed = |e: Errno| Opened::Failed(errno(e));
         match found {
             Found::Object(fd) => {
-                if oflags.contains(OFlag::O_PATH) {
-                    return Ok(fd);
-                }
                 if oflags.contains(OFlag::O_CREAT | OFlag::O_EXCL) {
                     return Err(Opened::Failed(libc::EEXIST));
                 }
-                let st = fstat(fd.as_raw_fd()).map_err(failed)?;
-                match kind(&st) {
-                    SFlag::S_IFLNK => return Err(Opened::Failed(libc::ELOOP)),
-                    // A blocking open would stall the supervisor and every other caller.
-                    SFlag::S_IFIFO if !oflags.contains(OFlag::O_NONBLOCK) => {
-                        return Err(Opened::Failed(libc::EACCES));
-                    }
-                    SFlag::S_IFSOCK => return Err(Opened::Failed(libc::ENXIO)),
+                // An O_PATH open comes here only when a rewrite sent it elsewhere: the
+                // supervisor cannot install an O_PATH descriptor, so it gets a read-only one
+                // (which the caller must be allowed to open).
+                let oflags = if oflags.contains(OFlag::O_PATH) {
+                    (oflags - OFlag::O_PATH) | OFlag::O_RDONLY
+                } else {
+                    oflags
+                };
+                let nonblock = match object::kind(fd.as_fd()).map_err(failed)? {
+                    Kind::Symlink => return Err(Opened::Failed(libc::ELOOP)),
+                    Kind::Socket => return Err(Opened::Failed(libc::ENXIO)),
                     // The helper is not in the container's device cgroup: only the devices
                     // every container may use are opened on its behalf.
-                    SFlag::S_IFBLK => return Err(Opened::Failed(libc::EPERM)),
-                    SFlag::S_IFCHR if !harmless_device(st.st_rdev) => {
-                        return Err(Opened::Failed(libc::EPERM));
-                    }
-                    _ => {}
-                }
+                    Kind::Device => return Err(Opened::Failed(libc::EPERM)),
+                    // Opened without blocking the supervisor; a blocking open of a FIFO
+                    // waits for its peer outside the helper (`Opened::Wait`).
+                    Kind::Fifo => true,
+                    // A file under a lease blocks its opener until the lease is broken: that
+                    // wait, too, happens outside the helper.
+                    Kind::File => true,
+                    Kind::Dir | Kind::HarmlessDevice | Kind::Proc => false,
+                };
                 // Reopening our own descriptor reopens exactly the object decided on.
                 let reopen = (oflags - (OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW))
                     | OFlag::O_NOCTTY
-                    | OFlag::O_CLOEXEC;
-                let n = openat(
+                    | OFlag::O_CLOEXEC
+                    | if nonblock {
+                        OFlag::O_NONBLOCK
+                    } else {
+                        OFlag::empty()
+                    };
+                let opened = openat(
                     Some(self.fd_dir.as_raw_fd()),
                     fd.as_raw_fd().to_string().as_str(),
                     reopen,
                     Mode::empty(),
-                )
-                .map_err(failed)?;
-                Ok(sys::adopt([n]).remove(0))
+                );
+                let fifo = object::kind(fd.as_fd()) == Ok(Kind::Fifo);
+                let asked_nonblock = oflags.contains(OFlag::O_NONBLOCK);
+                let n = match opened {
+                    Ok(n) => n,
+                    // A FIFO with no reader yet, a file under a lease: try again later.
+                    Err(Errno::ENXIO) if fifo && !asked_nonblock => return Err(Opened::Later),
+                    Err(Errno::EWOULDBLOCK) if !asked_nonblock => return Err(Opened::Later),
+                    Err(e) => return Err(failed(e)),
+                };
+                let n = sys::adopt([n]).remove(0);
+                if nonblock && !asked_nonblock {
+                    let fl = fcntl(n.as_raw_fd(), FcntlArg::F_GETFL).map_err(failed)?;
+                    let fl = OFlag::from_bits_truncate(fl) - OFlag::O_NONBLOCK;
+                    fcntl(n.as_raw_fd(), FcntlArg::F_SETFL(fl)).map_err(failed)?;
+                    // A blocking read-only open of a FIFO returns once a writer is there.
+                    if fifo && oflags & OFlag::O_ACCMODE == OFlag::O_RDONLY {
+                        return Ok(Opening {
+                            fd: n,
+                            wait_for_writer: true,
+                        });
+                    }
+                }
+                Ok(Opening {
+                    fd: n,
+                    wait_for_writer: false,
+                })
             }
             Found::Create { parent, name } => {
                 let how = OpenHow::new()
@@ -264,7 +282,10 @@ impl Opener {
                             | ResolveFlag::RESOLVE_NO_MAGICLINKS,
                     );
                 match openat2(parent.as_raw_fd(), name.as_c_str(), how) {
-                    Ok(n) => Ok(sys::adopt([n]).remove(0)),
+                    Ok(n) => Ok(Opening {
+                        fd: sys::adopt([n]).remove(0),
+                        wait_for_writer: false,
+                    }),
                     // Something appeared at the name since the decision: decide again.
                     Err(Errno::ELOOP) => Err(Opened::Retry),
                     Err(e) => Err(failed(e)),
@@ -324,54 +345,33 @@ impl Opener {
             return Resolved::Failed(libc::EINVAL);
         };
         *entry = None;
-        self.in_callers_root(who, fds, |this, root, base| {
-            this.find_name(who, root, base, path, slot, follow)
-        })
-    }
-
-    fn find_name(
-        &mut self,
-        who: &Who<'_>,
-        root: BorrowedFd<'_>,
-        base: BorrowedFd<'_>,
-        path: &[u8],
-        slot: usize,
-        follow: bool,
-    ) -> Resolved {
-        let path = proc_self(path, who);
-        let (dir, name) = split(&path);
-        if name.is_empty() || name == b"." || name == b".." {
-            return Resolved::Failed(libc::EBUSY);
-        }
-        let parent = match walk(root, base, dir, OFlag::O_PATH | OFlag::O_DIRECTORY, 0) {
-            Ok(p) => p,
-            Err(e) => return Resolved::Failed(errno(e)),
+        let whose = Whose {
+            pid: who.ns_pid,
+            tid: who.ns_tid,
         };
-        let Ok(cname) = CString::new(name) else {
-            return Resolved::Failed(libc::EINVAL);
+        let found = self.in_callers_root(who, fds, |base| {
+            let (parent, name, at) = object::walk::name(base, path, whose).map_err(errno)?;
+            let followed = match (&at, follow) {
+                (Some(_), true) => match object::find(base, path, 0, 0, whose) {
+                    Ok(Found::Object(fd)) => Some(fd),
+                    Ok(Found::Create { .. }) | Err(Errno::ENOENT) => None,
+                    Err(e) => return Err(errno(e)),
+                },
+                _ => None,
+            };
+            Ok((parent, name, at, followed))
+        });
+        let (parent, name, at, followed) = match found {
+            Ok(f) => f,
+            Err(e) => return Resolved::Failed(e),
         };
-        let (object, followed) = if follow {
-            match walk(root, base, &path, OFlag::O_PATH, 0) {
-                Ok(fd) => (self.real_path(fd.as_fd()).ok(), Some(fd)),
-                Err(Errno::ENOENT) => (None, None),
-                Err(e) => return Resolved::Failed(errno(e)),
-            }
-        } else {
-            let how = OpenHow::new()
-                .flags(OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
-                .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-            match openat2(parent.as_raw_fd(), cname.as_c_str(), how) {
-                Ok(n) => {
-                    let fd = sys::adopt([n]).remove(0);
-                    (self.real_path(fd.as_fd()).ok(), None)
-                }
-                Err(Errno::ENOENT) => (None, None),
-                Err(e) => return Resolved::Failed(errno(e)),
-            }
-        };
+        let object = followed
+            .as_ref()
+            .or(at.as_ref())
+            .and_then(|fd| self.real_path(fd.as_fd()).ok());
         self.names[slot] = Some(Named {
             parent,
-            name: cname,
+            name,
             followed,
         });
         Resolved::Named(object)
@@ -429,108 +429,7 @@ impl Opener {
     }
 }
 
-/// The character devices of the OCI default device list (null, zero, full, random, urandom,
-/// tty, ptmx and the pty slaves): every container may open them.
-fn harmless_device(rdev: u64) -> bool {
-    let (major, minor) = (libc::major(rdev), libc::minor(rdev));
-    matches!((major, minor), (1, 3 | 5 | 7 | 8 | 9) | (5, 0 | 2)) || major == 136
-}
-
-fn kind(st: &FileStat) -> SFlag {
-    SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits())
-}
-
-/// One lookup with the caller's own resolve flags and never through a magic link. An
-/// absolute path is walked inside the caller's root; a relative one from the caller's cwd or
-/// dirfd, with the helper's root already the caller's.
-fn walk(
-    root: BorrowedFd<'_>,
-    base: BorrowedFd<'_>,
-    path: &[u8],
-    flags: OFlag,
-    resolve: u64,
-) -> Result<OwnedFd, Errno> {
-    let caller = ResolveFlag::from_bits_truncate(resolve);
-    let mut how_resolve = caller | ResolveFlag::RESOLVE_NO_MAGICLINKS;
-    let scoped = caller.intersects(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_IN_ROOT);
-    let dirfd = if path.starts_with(b"/") && !scoped {
-        how_resolve |= ResolveFlag::RESOLVE_IN_ROOT;
-        root
-    } else {
-        base
-    };
-    let path = if path.is_empty() {
-        b"".as_slice()
-    } else {
-        path
-    };
-    let how = OpenHow::new()
-        .flags(flags | OFlag::O_CLOEXEC)
-        .resolve(how_resolve);
-    let n = openat2(dirfd.as_raw_fd(), OsStr::from_bytes(path), how)?;
-    Ok(sys::adopt([n]).remove(0))
-}
-
-fn split(path: &[u8]) -> (&[u8], &[u8]) {
-    let trimmed = path.strip_suffix(b"/").unwrap_or(path);
-    match trimmed.iter().rposition(|b| *b == b'/') {
-        Some(0) => (b"/", &trimmed[1..]),
-        Some(i) => (&trimmed[..i], &trimmed[i + 1..]),
-        None => (b".", trimmed),
-    }
-}
-
-/// `/proc/self` and `/proc/thread-self` mean the caller, not the helper.
-fn proc_self(path: &[u8], who: &Who<'_>) -> Vec<u8> {
-    let swap = |rest: &[u8], to: String| {
-        let mut v = to.into_bytes();
-        v.extend_from_slice(rest);
-        v
-    };
-    for (prefix, to) in [
-        (
-            b"/proc/thread-self".as_slice(),
-            format!("/proc/{}/task/{}", who.ns_pid, who.ns_tid),
-        ),
-        (b"/proc/self".as_slice(), format!("/proc/{}", who.ns_pid)),
-    ] {
-        if let Some(rest) = path.strip_prefix(prefix)
-            && (rest.is_empty() || rest.starts_with(b"/"))
-        {
-            return swap(rest, to);
-        }
-    }
-    path.to_vec()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn splits_the_last_component() {
-        assert_eq!(split(b"/a/b"), (b"/a".as_slice(), b"b".as_slice()));
-        assert_eq!(split(b"/a"), (b"/".as_slice(), b"a".as_slice()));
-        assert_eq!(split(b"a"), (b".".as_slice(), b"a".as_slice()));
-        assert_eq!(split(b"a/b/"), (b"a".as_slice(), b"b".as_slice()));
-    }
-
-    #[test]
-    fn proc_self_is_the_caller() {
-        let creds = Creds {
-            fsuid: 0,
-            fsgid: 0,
-            groups: vec![],
-            cap_eff: 0,
-            umask: 0o22,
-        };
-        let who = Who {
-            creds: &creds,
-            ns_pid: 7,
-            ns_tid: 9,
-        };
-        assert_eq!(proc_self(b"/proc/self/status", &who), b"/proc/7/status");
-        assert_eq!(proc_self(b"/proc/thread-self", &who), b"/proc/7/task/9");
-        assert_eq!(proc_self(b"/proc/selfish", &who), b"/proc/selfish");
-    }
+/// Makes `dir` this process's root (and cwd).
+fn enter_root(dir: BorrowedFd<'_>) -> Result<(), Errno> {
+    fchdir(dir.as_raw_fd()).and_then(|()| chroot("."))
 }

@@ -4,7 +4,7 @@
 //! exec is only ever refused or continued, its path boundary being the kernel's (Landlock,
 //! noexec) so that a continue after a check is never what keeps a file out.
 
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use super::caller;
 use super::supervisor::Server;
@@ -19,15 +19,85 @@ pub(super) enum Answer {
     Returned(i64),
     Failed(i32),
     Killed,
+    /// The caller died (or its thread id was reused) before it could be answered.
+    Gone,
 }
 
 impl Answer {
     fn result(self) -> Option<i64> {
         match self {
-            Answer::Continued | Answer::Killed => None,
+            Answer::Continued | Answer::Killed | Answer::Gone => None,
             Answer::Returned(v) => Some(v),
             Answer::Failed(e) => Some(-i64::from(e)),
         }
+    }
+}
+
+/// What a trapped call gets back.
+#[derive(Debug)]
+pub(super) enum Reply {
+    /// Let the kernel run the call as it is.
+    Continue,
+    Value(i64),
+    Error(i32),
+    /// Install this descriptor in the caller and return its number.
+    Fd(OwnedFd, bool),
+    /// End the calling process.
+    Kill,
+}
+
+/// Proof that a call was answered: only `Server::reply` makes one, and every way of serving
+/// a call returns one, so no path can leave a caller waiting for an answer that never comes.
+#[derive(Debug, Clone, Copy)]
+#[must_use]
+pub(super) struct Answered(Answer);
+
+impl Answered {
+    pub(super) fn answer(self) -> Answer {
+        self.0
+    }
+}
+
+/// A call that cannot be answered yet without blocking the supervisor (an open that would
+/// wait for a FIFO's peer or a lease): the supervisor keeps it and answers it later, while
+/// it serves every other call. Its caller waits, as it would have in the kernel.
+#[derive(Debug)]
+#[must_use]
+pub(super) struct Deferred {
+    pub(super) n: Notif,
+    pub(super) wait: Wait,
+}
+
+#[derive(Debug)]
+pub(super) enum Wait {
+    /// Serve the call again from the start.
+    Retry,
+    /// Install the descriptor once it is readable (a writer came) or hung up, with the
+    /// event the decision asked for.
+    Readable(OwnedFd, bool, Option<Box<LaterEvent>>),
+}
+
+/// The event of a deferred call, written when it is answered.
+#[derive(Debug)]
+pub(super) struct LaterEvent {
+    pub(super) call: Call,
+    pub(super) d: Decision,
+    pub(super) source: Source,
+    pub(super) path: Option<String>,
+    pub(super) rewritten: Option<String>,
+}
+
+/// How serving a call ended.
+#[derive(Debug)]
+#[must_use]
+pub(super) enum Served {
+    Answered(Answered),
+    Deferred(Deferred),
+}
+
+impl From<Answered> for Served {
+    fn from(a: Answered) -> Self {
+        Served::Answered(a)
     }
 }
 
@@ -43,17 +113,17 @@ pub(super) fn tgid_of(tid: u32) -> u32 {
 }
 
 impl Server {
-    pub(super) fn serve(&mut self, listener: BorrowedFd<'_>, n: Notif) {
+    pub(super) fn serve(&mut self, listener: BorrowedFd<'_>, n: Notif) -> Served {
         let name = self.arch.name(n.nr).unwrap_or("unknown");
-        match name {
+        Served::Answered(match name {
             "open" | "openat" | "openat2" | "creat" if self.cfg.policies.needs_path(name) => {
-                self.serve_open(listener, &n, name);
+                return self.serve_open(listener, &n, name);
             }
             "execve" | "execveat" => self.serve_exec(listener, &n, name),
             "link" | "linkat" | "rename" | "renameat" | "renameat2"
                 if self.cfg.policies.guards_names() =>
             {
-                self.serve_names(listener, &n, name);
+                self.serve_names(listener, &n, name)
             }
             "open_by_handle_at" if self.cfg.policies.guards_names() => {
                 // A handle reaches a file by no name at all: a path rule could not see it.
@@ -62,10 +132,10 @@ impl Server {
                     &n,
                     libc::EPERM,
                     "guard: no file by handle while a path is denied",
-                );
+                )
             }
             _ if let Some(e) = self.cfg.policies.path_guard(name, &n.args) => {
-                self.refuse(listener, &n, e, "guard: no way around a path rule");
+                self.refuse(listener, &n, e, "guard: no way around a path rule")
             }
             _ => {
                 let call = Call {
@@ -74,14 +144,71 @@ impl Server {
                     paths: vec![],
                 };
                 let (d, source) = self.cfg.policies.decide(&call);
-                self.answer(listener, &n, &call, &d, source, None, "");
+                self.answer(listener, &n, &call, &d, source, None, "")
             }
+        })
+    }
+
+    /// Answers a call deferred with `Wait::Readable` once its descriptor is ready.
+    pub(super) fn finish(
+        &mut self,
+        listener: BorrowedFd<'_>,
+        n: &Notif,
+        fd: OwnedFd,
+        cloexec: bool,
+        event: Option<Box<LaterEvent>>,
+    ) -> Answered {
+        let answered = self.reply(listener, n, Reply::Fd(fd, cloexec));
+        if let Some(e) = event {
+            let seen = (e.path.as_deref(), e.rewritten.as_deref());
+            self.event(n, &e.call, &e.d, e.source, seen, answered.answer(), "");
         }
+        answered
+    }
+
+    /// Answers call `n`; the one place where a trapped call gets its answer.
+    pub(super) fn reply(&mut self, listener: BorrowedFd<'_>, n: &Notif, reply: Reply) -> Answered {
+        let fail = |e: i32| match sys::notif_send(listener, n.id, 0, -e, 0) {
+            Ok(()) => Answer::Failed(e),
+            Err(_) => Answer::Gone,
+        };
+        Answered(match reply {
+            Reply::Continue => {
+                let flags = libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32;
+                match sys::notif_send(listener, n.id, 0, 0, flags) {
+                    Ok(()) => Answer::Continued,
+                    Err(_) => Answer::Gone,
+                }
+            }
+            Reply::Value(v) => match sys::notif_send(listener, n.id, v, 0, 0) {
+                Ok(()) => Answer::Returned(v),
+                Err(_) => Answer::Gone,
+            },
+            Reply::Error(e) => fail(e),
+            Reply::Fd(fd, cloexec) => match sys::notif_addfd_send(listener, n.id, fd.as_fd(), cloexec) {
+                Ok(v) => Answer::Returned(v),
+                // The descriptor could not be installed (a full table, a gone caller): the
+                // call still gets an answer.
+                Err(e) => fail(e.raw_os_error().unwrap_or(libc::EIO)),
+            },
+            Reply::Kill => {
+                self.kill(listener, n);
+                // Refused as well, so that nothing runs should the signal come late.
+                let _ = sys::notif_send(listener, n.id, 0, -libc::EPERM, 0);
+                Answer::Killed
+            }
+        })
     }
 
     /// Refuses a call with `errno` for one of Rune's own guards (not a policy rule), with an
     /// event naming the guard.
-    pub(super) fn refuse(&mut self, listener: BorrowedFd<'_>, n: &Notif, errno: i32, why: &str) {
+    pub(super) fn refuse(
+        &mut self,
+        listener: BorrowedFd<'_>,
+        n: &Notif,
+        errno: i32,
+        why: &str,
+    ) -> Answered {
         let name = self.arch.name(n.nr).unwrap_or("unknown");
         let call = Call {
             name: name.into(),
@@ -93,7 +220,7 @@ impl Server {
             rule: None,
             log: true,
         };
-        self.answer(listener, n, &call, &d, Source::None, None, why);
+        self.answer(listener, n, &call, &d, Source::None, None, why)
     }
 
     /// Answers a call decided without its object: continue, fail, emulate or kill.
@@ -107,41 +234,34 @@ impl Server {
         source: Source,
         path: Option<&str>,
         rule_override: &str,
-    ) {
-        let answer = match &d.verdict {
-            Verdict::Allow | Verdict::Log => {
-                let flags = libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32;
-                let _ = sys::notif_send(listener, n.id, 0, 0, flags);
-                Answer::Continued
-            }
-            Verdict::Emulate(v) => {
-                let _ = sys::notif_send(listener, n.id, *v, 0, 0);
-                Answer::Returned(*v)
-            }
-            Verdict::Deny(e) => {
-                let _ = sys::notif_send(listener, n.id, 0, -e, 0);
-                Answer::Failed(*e)
-            }
+    ) -> Answered {
+        let reply = match &d.verdict {
+            Verdict::Allow | Verdict::Log => Reply::Continue,
+            Verdict::Emulate(v) => Reply::Value(*v),
+            Verdict::Deny(e) => Reply::Error(*e),
             // The seccomp backend cannot run a call with other integer arguments from outside;
             // the validator rejects such rules, so this is a refusal, never a continue.
-            Verdict::Rewrite(_) => {
-                let _ = sys::notif_send(listener, n.id, 0, -libc::EPERM, 0);
-                Answer::Failed(libc::EPERM)
-            }
-            Verdict::Kill => {
-                self.kill(n.tid);
-                Answer::Killed
-            }
+            Verdict::Rewrite(_) => Reply::Error(libc::EPERM),
+            Verdict::Kill => Reply::Kill,
         };
+        let answered = self.reply(listener, n, reply);
         let denied = matches!(d.verdict, Verdict::Deny(_) | Verdict::Kill);
         if d.log || denied {
-            self.event(n, call, d, source, (path, None), answer, rule_override);
+            self.event(n, call, d, source, (path, None), answered.answer(), rule_override);
         }
+        answered
     }
 
-    pub(super) fn kill(&self, tid: u32) {
-        if let Ok(pidfd) = sys::pidfd_open(tgid_of(tid) as libc::pid_t) {
-            let _ = sys::pidfd_kill(std::os::fd::AsFd::as_fd(&pidfd), libc::SIGKILL);
+    /// Ends the caller's process. Its pidfd is taken first and the notification confirmed
+    /// pending afterwards: a thread id read while the caller lived cannot name another
+    /// process once the pidfd pins it, and a caller that died since is not avenged on
+    /// whoever got its number.
+    fn kill(&self, listener: BorrowedFd<'_>, n: &Notif) {
+        let Ok(pidfd) = sys::pidfd_open(tgid_of(n.tid) as libc::pid_t) else {
+            return;
+        };
+        if sys::notif_id_valid(listener, n.id) {
+            let _ = sys::pidfd_kill(pidfd.as_fd(), libc::SIGKILL);
         }
     }
 
@@ -182,7 +302,7 @@ impl Server {
     /// An exec is refused or let through; the path it names is shown and decided on as the
     /// caller wrote it (made absolute against its cwd), which is safe only because a refusal
     /// never lets anything in: what may run is the kernel's to enforce.
-    fn serve_exec(&mut self, listener: BorrowedFd<'_>, n: &Notif, name: &str) {
+    fn serve_exec(&mut self, listener: BorrowedFd<'_>, n: &Notif, name: &str) -> Answered {
         let path_arg = if name == "execveat" { 1 } else { 0 };
         let path = if self.cfg.policies.needs_path(name) {
             caller::read_path(n.tid, n.args[path_arg])
@@ -197,10 +317,7 @@ impl Server {
             paths: path.iter().cloned().collect(),
         };
         let (d, source) = self.cfg.policies.decide(&call);
-        if !sys::notif_id_valid(listener, n.id) {
-            return;
-        }
-        self.answer(listener, n, &call, &d, source, path.as_deref(), "");
+        self.answer(listener, n, &call, &d, source, path.as_deref(), "")
     }
 }
 

@@ -8,7 +8,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 
 use super::caller::{self, Caller};
 use super::helper::{Request, Resolved};
-use super::serve::Answer;
+use super::serve::{Answer, Answered, Reply};
 use super::supervisor::Server;
 use super::sys::{self, Notif};
 use crate::handler::{Call, Verdict};
@@ -60,10 +60,7 @@ fn names(name: &str, a: [u64; 6]) -> Option<Names> {
 }
 
 impl Server {
-    pub(super) fn serve_names(&mut self, listener: BorrowedFd<'_>, n: &Notif, name: &str) {
-        let fail = |e: i32| {
-            let _ = sys::notif_send(listener, n.id, 0, -e, 0);
-        };
+    pub(super) fn serve_names(&mut self, listener: BorrowedFd<'_>, n: &Notif, name: &str) -> Answered {
         let call = Call {
             name: name.into(),
             args: n.args,
@@ -100,10 +97,7 @@ impl Server {
                     slot,
                     follow: slot == 0 && spec.follow,
                 };
-                match self
-                    .helper(n.tid)?
-                    .resolve(&req, &[root.as_fd(), base.as_fd()])?
-                {
+                match self.with_helper(n.tid, |h| h.resolve(&req, &[root.as_fd(), base.as_fd()]))? {
                     Resolved::Named(Some(p)) if slot == 0 => found = Some(p),
                     Resolved::Named(p) if slot == 1 => exchanged = p,
                     Resolved::Failed(e) => return Ok(Err((e, None))),
@@ -145,14 +139,13 @@ impl Server {
                 }
             };
             Ok(self
-                .helper(n.tid)?
-                .apply(&req)?
+                .with_helper(n.tid, |h| h.apply(&req))?
                 .map(|()| object)
                 .map_err(|e| (e, None)))
         })();
         match result {
             Ok(Ok(object)) => {
-                let _ = sys::notif_send(listener, n.id, 0, 0, 0);
+                let answered = self.reply(listener, n, Reply::Value(0));
                 if d.log {
                     self.event(
                         n,
@@ -160,13 +153,14 @@ impl Server {
                         &d,
                         source,
                         (Some(&object), None),
-                        Answer::Returned(0),
+                        answered.answer(),
                         "",
                     );
                 }
+                answered
             }
-            Ok(Err((e, _))) => fail(e),
-            Err(e) => fail(e.raw_os_error().unwrap_or(libc::EIO)),
+            Ok(Err((e, _))) => self.reply(listener, n, Reply::Error(e)),
+            Err(e) => self.reply(listener, n, Reply::Error(e.raw_os_error().unwrap_or(libc::EIO))),
         }
     }
 }

@@ -9,7 +9,8 @@ use std::os::fd::{AsFd, BorrowedFd};
 use super::caller::{self, Caller};
 use super::decide_open::OpenCall;
 use super::helper::Request;
-use super::serve::Answer;
+use super::decide_open::Later;
+use super::serve::{Deferred, LaterEvent, Reply, Served, Wait};
 use super::supervisor::Server;
 use super::sys::{self, Notif};
 use crate::handler::{Call, Verdict};
@@ -58,10 +59,7 @@ fn errno_of(e: &std::io::Error) -> i32 {
 }
 
 impl Server {
-    pub(super) fn serve_open(&mut self, listener: BorrowedFd<'_>, n: &Notif, name: &str) {
-        let fail = |e: i32| {
-            let _ = sys::notif_send(listener, n.id, 0, -e, 0);
-        };
+    pub(super) fn serve_open(&mut self, listener: BorrowedFd<'_>, n: &Notif, name: &str) -> Served {
         let prepared = read_call(name, n).and_then(|(dirfd, call)| {
             let who = Caller::read(n.tid)?;
             let (root, base) = (
@@ -72,11 +70,11 @@ impl Server {
         });
         let (open_call, who, root, base) = match prepared {
             Ok(p) => p,
-            Err(e) => return fail(errno_of(&e)),
+            Err(e) => return Served::from(self.reply(listener, n, Reply::Error(errno_of(&e)))),
         };
         // Everything read from /proc/TID above belongs to the caller only if it still waits.
         if !sys::notif_id_valid(listener, n.id) {
-            return;
+            return Served::from(self.reply(listener, n, Reply::Error(libc::ESRCH)));
         }
         let flags = open_call.flags;
         let req = Request::Open {
@@ -85,51 +83,66 @@ impl Server {
             ns_tid: who.ns_tid,
             call: open_call,
         };
-        let served = self
-            .helper(n.tid)
-            .and_then(|h| h.open(&req, &[root.as_fd(), base.as_fd()]));
+        let served = self.with_helper(n.tid, |h| h.open(&req, &[root.as_fd(), base.as_fd()]));
         let (outcome, fd) = match served {
-            Ok(r) => r,
-            Err(e) => return fail(errno_of(&e)),
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => return Served::from(self.reply(listener, n, Reply::Error(e))),
+            Err(e) => return Served::from(self.reply(listener, n, Reply::Error(errno_of(&e)))),
         };
         let call = Call {
             name: name.into(),
             args: n.args,
             paths: outcome.path.iter().cloned().collect(),
         };
+        let nothing = if outcome.errno == 0 {
+            libc::EIO
+        } else {
+            outcome.errno
+        };
         let Some((d, source)) = outcome.decision else {
-            return fail(if outcome.errno == 0 {
-                libc::EIO
-            } else {
-                outcome.errno
-            });
+            return Served::from(self.reply(listener, n, Reply::Error(nothing)));
         };
         let path = outcome.path.as_deref();
-        let answer = match (&d.verdict, fd) {
-            (_, Some(fd)) => {
-                let cloexec = flags & libc::O_CLOEXEC != 0;
-                match sys::notif_addfd_send(listener, n.id, fd.as_fd(), cloexec) {
-                    Ok(v) => Answer::Returned(v),
-                    Err(e) => Answer::Failed(errno_of(&e)),
-                }
-            }
+        let reply = match (&d.verdict, fd) {
+            // An O_PATH descriptor cannot be installed from here (SECCOMP_IOCTL_NOTIF_ADDFD
+            // takes only open files). Allowed as it stands, the kernel makes it: an O_PATH
+            // descriptor gives no access to content, and every reopen of it (through /proc,
+            // or as a dirfd) comes back here and is decided on the object it holds.
+            (Verdict::Allow | Verdict::Log, _) if flags & libc::O_PATH != 0 => Reply::Continue,
             (Verdict::Deny(_) | Verdict::Kill | Verdict::Emulate(_), None) => {
-                return self.answer(listener, n, &call, &d, source, path, "");
+                return self.answer(listener, n, &call, &d, source, path, "").into();
             }
-            (_, None) => {
-                // Allowed yet nothing opened and no errno: never answer 0 (that is stdin).
-                let e = if outcome.errno == 0 {
-                    libc::EIO
-                } else {
-                    outcome.errno
-                };
-                fail(e);
-                Answer::Failed(e)
+            (_, None) if outcome.later == Some(Later::Retry) => {
+                return Served::Deferred(Deferred {
+                    n: *n,
+                    wait: Wait::Retry,
+                });
             }
+            (_, Some(fd)) if outcome.later == Some(Later::Writer) => {
+                let event = d.log.then(|| {
+                    Box::new(LaterEvent {
+                        call,
+                        d: d.clone(),
+                        source,
+                        path: outcome.path.clone(),
+                        rewritten: outcome.rewritten.clone(),
+                    })
+                });
+                let cloexec = flags & libc::O_CLOEXEC != 0;
+                return Served::Deferred(Deferred {
+                    n: *n,
+                    wait: Wait::Readable(fd, cloexec, event),
+                });
+            }
+            (_, Some(fd)) => Reply::Fd(fd, flags & libc::O_CLOEXEC != 0),
+            // Allowed yet nothing opened and no errno: never answer 0 (that is stdin).
+            (_, None) => Reply::Error(nothing),
         };
+        let answered = self.reply(listener, n, reply);
         if d.log {
             let seen = (path, outcome.rewritten.as_deref());
-            self.event(n, &call, &d, source, seen, answer, "");
+            self.event(n, &call, &d, source, seen, answered.answer(), "");
         }
+        answered.into()
     }
 }

@@ -11,9 +11,12 @@ use nix::sys::socket::{SockFlag, accept4};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
+use std::time::{Duration, Instant};
+
 use super::handoff::Pending;
 use super::helper::Helper;
-use super::sys;
+use super::serve::{Deferred, Reply, Served, Wait};
+use super::sys::{self, Notif};
 use crate::events::Sink;
 use crate::handler::Policies;
 use crate::syscalls::Arch;
@@ -40,7 +43,26 @@ enum Slot {
     /// The supervisor's own child (`rune-shim run`), reaped here when it exits: before Linux
     /// 6.x a filter's listener only hangs up once its last process has been reaped.
     Child(OwnedFd, libc::pid_t),
+    /// A call answered once this descriptor is ready (its listener alongside).
+    Waiting(OwnedFd, Deferred),
 }
+
+/// A call served again later (its listener alongside), at `due`.
+#[derive(Debug)]
+struct Retry {
+    listener: OwnedFd,
+    n: Notif,
+    due: Instant,
+    backoff: Duration,
+}
+
+/// Calls kept for later, at most: beyond, a call that would block fails with EAGAIN.
+const MAX_DEFERRED: usize = 1024;
+/// How often a call kept for later is retried, at first and at most, and how often the
+/// supervisor checks that the callers it keeps waiting are still there.
+const FIRST_RETRY: Duration = Duration::from_millis(2);
+const MAX_RETRY: Duration = Duration::from_millis(100);
+const LIVENESS: Duration = Duration::from_secs(1);
 
 /// What serving a call needs: the policies, the event sink, the helpers.
 #[derive(Debug)]
@@ -48,37 +70,59 @@ pub struct Server {
     pub(super) cfg: Config,
     pub(super) arch: Arch,
     helpers: HashMap<Vec<u64>, Helper>,
+    /// The container's root: the first process's, taken when its listener is (it waits in
+    /// its first `execve` then, set up, not yet running anything of the image).
+    root: Option<OwnedFd>,
 }
 
 #[derive(Debug)]
 pub struct Supervisor {
     server: Server,
     slots: Vec<Slot>,
+    retries: Vec<Retry>,
     accept: Option<OwnedFd>,
     child_status: Option<nix::sys::wait::WaitStatus>,
 }
 
 impl Server {
-    /// The helper for the namespaces of thread `tid`.
-    pub(super) fn helper(&mut self, tid: u32) -> io::Result<&Helper> {
+    /// Runs `f` with the helper for the namespaces of thread `tid`, started if there is none.
+    /// A helper that fails a round trip is dropped (and killed): the call fails, the next one
+    /// gets a new helper, so one bad request never leaves a container without opens.
+    pub(super) fn with_helper<T>(
+        &mut self,
+        tid: u32,
+        f: impl FnOnce(&Helper) -> io::Result<T>,
+    ) -> io::Result<T> {
         let key = super::caller::namespace_key(tid)?;
         // A container that keeps making namespaces must not make unbounded helpers.
         if !self.helpers.contains_key(&key) && self.helpers.len() >= MAX_HELPERS {
             return Err(io::Error::from_raw_os_error(libc::EAGAIN));
         }
         if !self.helpers.contains_key(&key) {
-            let h = Helper::spawn(tid, &self.cfg.policies)?;
+            let root = self.root.as_ref().map(AsFd::as_fd);
+            let h = Helper::spawn(tid, &self.cfg.policies, root)?;
             self.helpers.insert(key.clone(), h);
         }
-        Ok(&self.helpers[&key])
+        let r = f(&self.helpers[&key]);
+        if let Err(e) = &r {
+            tracing::warn!("on-behalf helper failed ({e}): starting another");
+            self.helpers.remove(&key);
+        }
+        r
     }
 
-    fn serve_one(&mut self, listener: BorrowedFd<'_>) {
+    fn serve_one(&mut self, listener: BorrowedFd<'_>) -> Option<Deferred> {
         match sys::notif_recv(listener) {
-            Ok(n) => self.serve(listener, n),
+            Ok(n) => match self.serve(listener, n) {
+                Served::Answered(_) => None,
+                Served::Deferred(d) => Some(d),
+            },
             // The caller died between poll and receive.
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
-            Err(e) => tracing::warn!("receiving a trapped call: {e}"),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => None,
+            Err(e) => {
+                tracing::warn!("receiving a trapped call: {e}");
+                None
+            }
         }
     }
 }
@@ -93,8 +137,10 @@ impl Supervisor {
                 cfg,
                 arch,
                 helpers: HashMap::new(),
+                root: None,
             },
             slots: conns.into_iter().map(Slot::Conn).collect(),
+            retries: Vec::new(),
             accept,
             child_status: None,
         })
@@ -110,11 +156,11 @@ impl Supervisor {
     pub fn run(mut self) -> io::Result<Option<nix::sys::wait::WaitStatus>> {
         loop {
             self.take_pending();
-            if self.slots.is_empty() {
+            self.run_retries();
+            if self.slots.is_empty() && self.retries.is_empty() {
                 return Ok(self.child_status);
             }
-            let waiting = self.slots.iter().any(|s| matches!(s, Slot::Pending(_)));
-            let (ready, accept_ready) = self.wait(waiting)?;
+            let (ready, accept_ready) = self.wait(self.timeout())?;
             if accept_ready
                 && let Some(l) = &self.accept
                 && let Ok(conn) = accept4(l.as_raw_fd(), SockFlag::SOCK_CLOEXEC)
@@ -128,7 +174,70 @@ impl Supervisor {
         }
     }
 
-    fn wait(&self, waiting: bool) -> io::Result<(Vec<(usize, PollFlags)>, bool)> {
+    /// How long poll may sleep: a listener announced but not installed is looked at again
+    /// soon, a retry when it is due, and callers kept waiting are checked now and then.
+    fn timeout(&self) -> PollTimeout {
+        let mut t: Option<Duration> = None;
+        let mut at_most = |d: Duration| t = Some(t.map_or(d, |t| t.min(d)));
+        if self.slots.iter().any(|s| matches!(s, Slot::Pending(_))) {
+            at_most(Duration::from_millis(1));
+        }
+        if self.slots.iter().any(|s| matches!(s, Slot::Waiting(..))) {
+            at_most(LIVENESS);
+        }
+        let now = Instant::now();
+        for r in &self.retries {
+            at_most(r.due.saturating_duration_since(now));
+        }
+        match t {
+            None => PollTimeout::NONE,
+            Some(d) => PollTimeout::try_from(d.as_millis().max(1) as u64)
+                .unwrap_or(PollTimeout::MAX),
+        }
+    }
+
+    /// Serves again the calls whose retry is due.
+    fn run_retries(&mut self) {
+        let now = Instant::now();
+        let (due, later): (Vec<Retry>, Vec<Retry>) =
+            std::mem::take(&mut self.retries).into_iter().partition(|r| r.due <= now);
+        self.retries = later;
+        for r in due {
+            if !sys::notif_id_valid(r.listener.as_fd(), r.n.id) {
+                continue;
+            }
+            if let Served::Deferred(d) = self.server.serve(r.listener.as_fd(), r.n) {
+                let backoff = (r.backoff * 2).min(MAX_RETRY);
+                self.defer(r.listener, d, backoff);
+            }
+        }
+        // Callers kept waiting for a FIFO's writer that have gone away.
+        self.slots.retain(|s| match s {
+            Slot::Waiting(l, d) => sys::notif_id_valid(l.as_fd(), d.n.id),
+            _ => true,
+        });
+    }
+
+    /// Keeps a deferred call of `listener`.
+    fn defer(&mut self, listener: OwnedFd, d: Deferred, backoff: Duration) {
+        let kept = self.retries.len()
+            + self.slots.iter().filter(|s| matches!(s, Slot::Waiting(..))).count();
+        if kept >= MAX_DEFERRED {
+            let _ = self.server.reply(listener.as_fd(), &d.n, Reply::Error(libc::EAGAIN));
+            return;
+        }
+        match d.wait {
+            Wait::Retry => self.retries.push(Retry {
+                listener,
+                n: d.n,
+                due: Instant::now() + backoff,
+                backoff,
+            }),
+            Wait::Readable(..) => self.slots.push(Slot::Waiting(listener, d)),
+        }
+    }
+
+    fn wait(&self, timeout: PollTimeout) -> io::Result<(Vec<(usize, PollFlags)>, bool)> {
         let mut fds: Vec<PollFd<'_>> = self
             .slots
             .iter()
@@ -136,6 +245,9 @@ impl Supervisor {
                 let fd = match s {
                     Slot::Listener(fd) | Slot::Conn(fd) | Slot::Child(fd, _) => fd.as_fd(),
                     Slot::Pending(p) => p.pidfd(),
+                    Slot::Waiting(_, Deferred { wait: Wait::Readable(fd, ..), .. }) => fd.as_fd(),
+                    // Never kept in a slot; a listener stands in.
+                    Slot::Waiting(l, _) => l.as_fd(),
                 };
                 PollFd::new(fd, PollFlags::POLLIN)
             })
@@ -143,12 +255,6 @@ impl Supervisor {
         if let Some(l) = &self.accept {
             fds.push(PollFd::new(l.as_fd(), PollFlags::POLLIN));
         }
-        // While a listener is announced but not installed, look again soon.
-        let timeout = if waiting {
-            PollTimeout::from(1u8)
-        } else {
-            PollTimeout::NONE
-        };
         match poll(&mut fds, timeout) {
             Ok(_) => {}
             Err(nix::errno::Errno::EINTR) => return Ok((vec![], false)),
@@ -175,6 +281,9 @@ impl Supervisor {
                 match p.take() {
                     Ok(Some(listener)) => {
                         let _ = sys::notif_sync_wakeup(listener.as_fd());
+                        if self.server.root.is_none() {
+                            self.server.root = p.root().ok();
+                        }
                         self.slots[i] = Slot::Listener(listener);
                     }
                     Ok(None) => {}
@@ -193,7 +302,14 @@ impl Supervisor {
         match &self.slots[i] {
             Slot::Listener(fd) => {
                 if revents.contains(PollFlags::POLLIN) {
-                    self.server.serve_one(fd.as_fd());
+                    if let Some(d) = self.server.serve_one(fd.as_fd()) {
+                        match fd.try_clone() {
+                            Ok(l) => self.defer(l, d, FIRST_RETRY),
+                            Err(_) => {
+                                let _ = self.server.reply(fd.as_fd(), &d.n, Reply::Error(libc::EAGAIN));
+                            }
+                        }
+                    }
                 } else if revents.intersects(PollFlags::POLLHUP | PollFlags::POLLERR) {
                     // No process uses this filter any more.
                     self.slots.remove(i);
@@ -208,6 +324,13 @@ impl Supervisor {
             // The announcing process exited before installing its filter.
             Slot::Pending(_) => {
                 self.slots.remove(i);
+            }
+            Slot::Waiting(..) => {
+                if let Slot::Waiting(l, d) = self.slots.remove(i)
+                    && let Wait::Readable(fd, cloexec, event) = d.wait
+                {
+                    let _ = self.server.finish(l.as_fd(), &d.n, fd, cloexec, event);
+                }
             }
             Slot::Child(_, pid) => {
                 let pid = nix::unistd::Pid::from_raw(*pid);
