@@ -11,6 +11,9 @@ mkdir -p "$dir"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root,home/user}
 cp "$busybox" "$dir/bin/busybox"
 chroot "$dir" /bin/busybox --install -s
 chmod 1777 "$dir/tmp"
+# As on Debian, Ubuntu and Alpine: /var/run is a symlink to /run.
+mkdir -p "$dir/run" "$dir/var"
+ln -sfn ../run "$dir/var/run"
 cat > "$dir/etc/passwd" <<'P'
 root:x:0:0:root:/root:/bin/sh
 user:x:1000:1000:user:/home/user:/bin/sh

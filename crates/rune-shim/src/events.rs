@@ -16,6 +16,11 @@ pub struct Event<'a> {
     pub args: [u64; 6],
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<&'a str>,
+    /// `false` when `path` is the call's argument as written (made absolute against the
+    /// caller's cwd), read for the record and not decided on; absent when `path` is the
+    /// object the call was decided on.
+    #[serde(rename = "pathResolved", skip_serializing_if = "Option::is_none")]
+    pub path_resolved: Option<bool>,
     /// Where a rewrite sent the call instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rewritten: Option<&'a str>,

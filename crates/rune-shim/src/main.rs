@@ -1,5 +1,6 @@
 //! `rune-shim`: the sandbox runner and the policy tools.
 
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -59,8 +60,14 @@ enum PolicyCommand {
         #[arg(long, value_enum)]
         backend: Option<Backend>,
     },
-    /// Say, per rule and backend, what enforces it and whether it produces events.
-    Explain { file: PathBuf },
+    /// Say, per rule and backend, what enforces it and whether it produces events, and
+    /// (with --root) what its paths resolve to in a container's root file system.
+    Explain {
+        file: PathBuf,
+        /// A root file system (a bundle's rootfs) to resolve the rules' paths in.
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+    },
 }
 
 fn load(file: &Path, backend: Option<Backend>) -> Result<policy::Policy, String> {
@@ -82,7 +89,12 @@ fn run(
         RunBackend::Auto if vsmode::available() => Backend::Vsmode,
         RunBackend::Auto => Backend::Seccomp,
     };
-    let admin = load(policy, Some(backend))?;
+    let mut admin = load(policy, Some(backend))?;
+    // Outside a container, the paths are the host's own.
+    let host = std::fs::File::open("/").map_err(|e| format!("/: {e}"))?;
+    admin
+        .resolve_paths(&policy.display().to_string(), host.as_fd())
+        .map_err(|e| e.to_string())?;
     let oci = oci_seccomp
         .map(OciProfile::load)
         .transpose()
@@ -132,16 +144,22 @@ fn main() -> ExitCode {
                 }
             };
         }
-        Command::Policy(PolicyCommand::Check { file, backend }) => {
-            load(&file, backend).map(|p| {
-                for w in policy::lint::warnings(&p) {
-                    eprintln!("rune-shim: {}: warning: {w}", file.display());
+        Command::Policy(PolicyCommand::Check { file, backend }) => load(&file, backend).map(|p| {
+            for w in policy::lint::warnings(&p) {
+                eprintln!("rune-shim: {}: warning: {w}", file.display());
+            }
+            format!("{}: ok ({} rules)\n", file.display(), p.rules.len())
+        }),
+        Command::Policy(PolicyCommand::Explain { file, root }) => {
+            load(&file, None).and_then(|mut p| {
+                if let Some(root) = root {
+                    let dir = std::fs::File::open(&root)
+                        .map_err(|e| format!("--root {}: {e}", root.display()))?;
+                    p.resolve_paths(&file.display().to_string(), dir.as_fd())
+                        .map_err(|e| e.to_string())?;
                 }
-                format!("{}: ok ({} rules)\n", file.display(), p.rules.len())
+                Ok(policy::explain::explain(&p))
             })
-        }
-        Command::Policy(PolicyCommand::Explain { file }) => {
-            load(&file, None).map(|p| policy::explain::explain(&p))
         }
     };
     match result {

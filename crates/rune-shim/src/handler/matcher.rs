@@ -30,21 +30,26 @@ pub fn glob(pattern: &str, path: &str) -> bool {
     go(pattern.as_bytes(), path.as_bytes())
 }
 
+/// Whether `path` (the real path of the object a call acts on) matches: the predicate's own
+/// paths or their resolved forms (`PathPredicate::resolved`).
 pub fn path_matches(p: &PathPredicate, path: &str) -> bool {
+    let listed = |list: &[String]| list.iter().chain(&p.resolved).any(|x| x == path);
     if let Some(e) = &p.exact {
-        return path == e;
+        return path == e || listed(&[]);
     }
     if let Some(pre) = &p.prefix {
-        return has_prefix(path, pre);
+        return std::iter::once(pre)
+            .chain(&p.resolved)
+            .any(|pre| has_prefix(path, pre));
     }
     if let Some(g) = &p.glob {
-        return glob(g, path);
+        return std::iter::once(g).chain(&p.resolved).any(|g| glob(g, path));
     }
     if let Some(list) = &p.in_list {
-        return list.iter().any(|x| x == path);
+        return listed(list);
     }
     if let Some(list) = &p.not_in {
-        return !list.iter().any(|x| x == path);
+        return !listed(list);
     }
     false
 }

@@ -33,6 +33,23 @@ impl Policies {
         self.admin.is_none() && self.creator.is_none()
     }
 
+    /// Resolves both policies' paths inside the container's `root` (`Policy::resolve_paths`).
+    pub fn resolve_paths(
+        &mut self,
+        root: std::os::fd::BorrowedFd<'_>,
+    ) -> Result<Vec<crate::policy::resolve::Resolution>, crate::policy::resolve::ResolveError> {
+        let mut out = Vec::new();
+        for (label, p) in [
+            ("--policy", &mut self.admin),
+            ("annotation run.rune.policy", &mut self.creator),
+        ] {
+            if let Some(p) = p {
+                out.extend(p.resolve_paths(label, root)?);
+            }
+        }
+        Ok(out)
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Policy> {
         self.admin.iter().chain(self.creator.iter())
     }
@@ -109,19 +126,26 @@ impl Policies {
                     continue;
                 }
                 // A glob guards everything up to its first wildcard.
-                let glob_root = p.glob.as_ref().map(|g| {
-                    let fixed = g.split(['*', '?', '[']).next().unwrap_or_default();
-                    fixed
-                        .rsplit_once('/')
-                        .map_or("/", |(dir, _)| dir)
-                        .to_owned()
-                });
+                let resolved_globs = p.resolved.iter().filter(|_| p.glob.is_some());
+                let glob_roots: Vec<String> = p
+                    .glob
+                    .iter()
+                    .chain(resolved_globs)
+                    .map(|g| {
+                        let fixed = g.split(['*', '?', '[']).next().unwrap_or_default();
+                        fixed
+                            .rsplit_once('/')
+                            .map_or("/", |(dir, _)| dir)
+                            .to_owned()
+                    })
+                    .collect();
                 let below = p
                     .exact
                     .iter()
                     .chain(p.prefix.iter())
                     .chain(p.in_list.iter().flatten())
-                    .chain(glob_root.iter())
+                    .chain(glob_roots.iter())
+                    .chain(p.resolved.iter().filter(|_| p.glob.is_none()))
                     .any(|denied| has_prefix(denied, path));
                 if below {
                     let d = Decision {

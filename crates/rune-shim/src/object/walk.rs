@@ -37,7 +37,12 @@ pub enum Found {
 /// The kernel's limit on symlinks followed in one lookup.
 const MAX_LINKS: usize = 40;
 
-fn step(dir: BorrowedFd<'_>, name: &[u8], flags: OFlag, resolve: ResolveFlag) -> Result<OwnedFd, Errno> {
+fn step(
+    dir: BorrowedFd<'_>,
+    name: &[u8],
+    flags: OFlag,
+    resolve: ResolveFlag,
+) -> Result<OwnedFd, Errno> {
     let how = OpenHow::new()
         .flags(flags | OFlag::O_PATH | OFlag::O_CLOEXEC)
         .resolve(resolve);
@@ -46,8 +51,18 @@ fn step(dir: BorrowedFd<'_>, name: &[u8], flags: OFlag, resolve: ResolveFlag) ->
 }
 
 /// `path` of `dir` (`AT_FDCWD`-like for absolute paths) as an `O_PATH` descriptor.
-fn open_path(dir: BorrowedFd<'_>, path: &[u8], flags: OFlag, resolve: ResolveFlag) -> Result<OwnedFd, Errno> {
-    step(dir, if path.is_empty() { b"." } else { path }, flags, resolve)
+fn open_path(
+    dir: BorrowedFd<'_>,
+    path: &[u8],
+    flags: OFlag,
+    resolve: ResolveFlag,
+) -> Result<OwnedFd, Errno> {
+    step(
+        dir,
+        if path.is_empty() { b"." } else { path },
+        flags,
+        resolve,
+    )
 }
 
 /// Looks `path` up from `base` (the caller's dirfd or cwd) with the caller's open `flags`
@@ -263,13 +278,7 @@ mod tests {
     }
 
     fn cwd() -> OwnedFd {
-        open_path(
-            at_fdcwd(),
-            b".",
-            OFlag::empty(),
-            ResolveFlag::empty(),
-        )
-        .unwrap()
+        open_path(at_fdcwd(), b".", OFlag::empty(), ResolveFlag::empty()).unwrap()
     }
 
     fn at_fdcwd() -> BorrowedFd<'static> {
@@ -316,11 +325,23 @@ mod tests {
         // A symlink to a magic link (what /dev/stdout is).
         let link = dir.path().join("l");
         std::os::unix::fs::symlink(&path, &link).unwrap();
-        let got = find(base.as_fd(), link.as_os_str().as_bytes(), libc::O_RDONLY, 0, me());
+        let got = find(
+            base.as_fd(),
+            link.as_os_str().as_bytes(),
+            libc::O_RDONLY,
+            0,
+            me(),
+        );
         assert_eq!(real(got.unwrap()), file.display().to_string());
         // The caller's own confinement stands.
         let no_magic = ResolveFlag::RESOLVE_NO_MAGICLINKS.bits();
-        let got = find(base.as_fd(), path.as_bytes(), libc::O_RDONLY, no_magic, me());
+        let got = find(
+            base.as_fd(),
+            path.as_bytes(),
+            libc::O_RDONLY,
+            no_magic,
+            me(),
+        );
         assert_eq!(got.unwrap_err(), Errno::ELOOP);
     }
 

@@ -98,6 +98,19 @@ pub fn explain(policy: &Policy) -> String {
             out,
             "  vsmode backend:  the VS handler, in-process; {vs_events}"
         );
+        let resolved = rule
+            .matches
+            .as_ref()
+            .and_then(|m| m.path.as_ref())
+            .map(|p| p.resolved.as_slice())
+            .unwrap_or_default();
+        if !resolved.is_empty() {
+            let _ = writeln!(
+                out,
+                "  paths: behind the root's symlinks also {} (a call is decided on the real path of the object it reaches)",
+                resolved.join(", ")
+            );
+        }
     }
     let _ = writeln!(out, "default: {:?}", policy.default_action);
     out

@@ -23,7 +23,8 @@ pub fn warnings(policy: &Policy) -> Vec<String> {
         if a == b {
             continue;
         }
-        let say = |v: Option<i64>| v.map_or("is not emulated".to_owned(), |v| format!("returns {v}"));
+        let say =
+            |v: Option<i64>| v.map_or("is not emulated".to_owned(), |v| format!("returns {v}"));
         out.push(format!(
             "{real} {} but {effective} {}: a shell that sees them differ calls \
              set{}(get{}()), which with CAP_SETUID/CAP_SETGID really changes the process's ids; \
@@ -49,11 +50,17 @@ mod tests {
 
     #[test]
     fn a_lone_getuid_emulation_is_warned_about() {
-        let w = warnings(&policy(r#"{"syscalls": ["getuid"], "action": "emulate", "return": 0}"#));
+        let w = warnings(&policy(
+            r#"{"syscalls": ["getuid"], "action": "emulate", "return": 0}"#,
+        ));
         assert_eq!(w.len(), 1, "{w:?}");
-        assert!(w[0].starts_with("getuid returns 0 but geteuid is not emulated"), "{w:?}");
+        assert!(
+            w[0].starts_with("getuid returns 0 but geteuid is not emulated"),
+            "{w:?}"
+        );
         assert!(w[0].contains("setuid(getuid())"), "{w:?}");
-        let both = policy(r#"{"syscalls": ["getuid", "geteuid"], "action": "emulate", "return": 0}"#);
+        let both =
+            policy(r#"{"syscalls": ["getuid", "geteuid"], "action": "emulate", "return": 0}"#);
         assert!(warnings(&both).is_empty());
         let differ = policy(
             r#"{"syscalls": ["getegid"], "action": "emulate", "return": 5},

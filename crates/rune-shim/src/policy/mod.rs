@@ -3,6 +3,7 @@
 pub mod explain;
 pub mod lint;
 pub mod model;
+pub mod resolve;
 pub mod validate;
 
 pub use model::Policy;

@@ -68,6 +68,11 @@ pub struct PathPredicate {
     #[serde(rename = "in")]
     pub in_list: Option<Vec<String>>,
     pub not_in: Option<Vec<String>>,
+    /// The same paths as the container's file system reaches them (`policy::resolve`): where
+    /// a path crosses a symlink of the image (`/var/run` → `../run`), the object it names has
+    /// another real path, and a predicate holds for either form.
+    #[serde(skip)]
+    pub resolved: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

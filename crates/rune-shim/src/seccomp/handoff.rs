@@ -86,10 +86,8 @@ impl Pending {
     /// The announcing process's root directory. Its pid is read from the pidfd, and the
     /// pidfd confirmed live afterwards, so the directory cannot be another process's.
     pub fn root(&self) -> io::Result<OwnedFd> {
-        let info = std::fs::read_to_string(format!(
-            "/proc/self/fdinfo/{}",
-            self.pidfd.as_raw_fd()
-        ))?;
+        let info =
+            std::fs::read_to_string(format!("/proc/self/fdinfo/{}", self.pidfd.as_raw_fd()))?;
         let pid: i32 = info
             .lines()
             .find_map(|l| l.strip_prefix("Pid:"))

@@ -12,7 +12,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use caps::{CapSet, Capability};
 use nix::errno::Errno;
 use nix::fcntl::{
-    AtFlags, FcntlArg, OFlag, fcntl, OpenHow, RenameFlags, ResolveFlag, openat, openat2, readlinkat, renameat2,
+    AtFlags, FcntlArg, OFlag, OpenHow, RenameFlags, ResolveFlag, fcntl, openat, openat2,
+    readlinkat, renameat2,
 };
 use nix::sys::stat::{Mode, stat};
 use nix::sys::statfs::{PROC_SUPER_MAGIC, fstatfs, statfs};
@@ -32,7 +33,6 @@ pub struct Who<'a> {
     pub ns_pid: u32,
     pub ns_tid: u32,
 }
-
 
 /// A name found for a link or rename: its directory, the last component, and the object
 /// itself when a final symlink was followed.

@@ -91,7 +91,7 @@ pub(super) struct LaterEvent {
 #[derive(Debug)]
 #[must_use]
 pub(super) enum Served {
-    Answered(Answered),
+    Answered(#[allow(dead_code, reason = "a proof, read by the type checker")] Answered),
     Deferred(Deferred),
 }
 
@@ -144,6 +144,13 @@ impl Server {
                     paths: vec![],
                 };
                 let (d, source) = self.cfg.policies.decide(&call);
+                if d.log
+                    && let Some(path) = path_as_written(&n, name)
+                {
+                    return self
+                        .answer_noting(listener, &n, &call, &d, source, &path)
+                        .into();
+                }
                 self.answer(listener, &n, &call, &d, source, None, "")
             }
         })
@@ -185,12 +192,14 @@ impl Server {
                 Err(_) => Answer::Gone,
             },
             Reply::Error(e) => fail(e),
-            Reply::Fd(fd, cloexec) => match sys::notif_addfd_send(listener, n.id, fd.as_fd(), cloexec) {
-                Ok(v) => Answer::Returned(v),
-                // The descriptor could not be installed (a full table, a gone caller): the
-                // call still gets an answer.
-                Err(e) => fail(e.raw_os_error().unwrap_or(libc::EIO)),
-            },
+            Reply::Fd(fd, cloexec) => {
+                match sys::notif_addfd_send(listener, n.id, fd.as_fd(), cloexec) {
+                    Ok(v) => Answer::Returned(v),
+                    // The descriptor could not be installed (a full table, a gone caller): the
+                    // call still gets an answer.
+                    Err(e) => fail(e.raw_os_error().unwrap_or(libc::EIO)),
+                }
+            }
             Reply::Kill => {
                 self.kill(listener, n);
                 // Refused as well, so that nothing runs should the signal come late.
@@ -247,8 +256,53 @@ impl Server {
         let answered = self.reply(listener, n, reply);
         let denied = matches!(d.verdict, Verdict::Deny(_) | Verdict::Kill);
         if d.log || denied {
-            self.event(n, call, d, source, (path, None), answered.answer(), rule_override);
+            self.event(
+                n,
+                call,
+                d,
+                source,
+                (path, None),
+                answered.answer(),
+                rule_override,
+            );
         }
+        answered
+    }
+
+    /// As `answer`, for a call decided without its path, whose event carries the path as
+    /// the caller wrote it (for an audit of opens that does not make every open on-behalf).
+    fn answer_noting(
+        &mut self,
+        listener: BorrowedFd<'_>,
+        n: &Notif,
+        call: &Call,
+        d: &Decision,
+        source: Source,
+        path: &str,
+    ) -> Answered {
+        let quiet = Decision {
+            log: false,
+            ..d.clone()
+        };
+        let answered = self.answer(listener, n, call, &quiet, source, None, "");
+        let rule = self.cfg.policies.rule_label(d, source);
+        let event = Event {
+            time: now(),
+            container: &self.cfg.container,
+            pid: tgid_of(n.tid),
+            tid: n.tid,
+            syscall: &call.name,
+            args: n.args,
+            path: Some(path),
+            path_resolved: Some(false),
+            rewritten: None,
+            rule,
+            policy: source.label(),
+            action: d.verdict.action_name(),
+            result: answered.answer().result(),
+            backend: "seccomp",
+        };
+        self.cfg.events.emit(&event);
         answered
     }
 
@@ -289,6 +343,7 @@ impl Server {
             syscall: &call.name,
             args: n.args,
             path,
+            path_resolved: None,
             rewritten,
             rule,
             policy: source.label(),
@@ -319,6 +374,25 @@ impl Server {
         let (d, source) = self.cfg.policies.decide(&call);
         self.answer(listener, n, &call, &d, source, path.as_deref(), "")
     }
+}
+
+/// The path argument of an open, as the caller wrote it (absolute against its cwd).
+fn path_as_written(n: &Notif, name: &str) -> Option<String> {
+    let arg = match name {
+        "open" | "creat" => 0,
+        "openat" | "openat2" => 1,
+        _ => return None,
+    };
+    let bytes = caller::read_path(n.tid, n.args[arg]).ok()?;
+    let path = String::from_utf8_lossy(&bytes);
+    let dirfd = n.args[0] as i32;
+    if arg == 1 && dirfd != libc::AT_FDCWD && !path.starts_with('/') {
+        let dir = std::fs::read_link(format!("/proc/{}/fd/{dirfd}", n.tid)).ok()?;
+        let root = std::fs::read_link(format!("/proc/{}/root", n.tid)).unwrap_or_default();
+        let dir = dir.strip_prefix(&root).unwrap_or(&dir);
+        return Some(absolute(n.tid, &format!("/{}/{path}", dir.display())));
+    }
+    Some(absolute(n.tid, &path))
 }
 
 /// `path` as the caller means it, from its own root: joined to its cwd, `.` and `..` folded.

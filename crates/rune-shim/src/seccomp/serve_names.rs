@@ -60,7 +60,12 @@ fn names(name: &str, a: [u64; 6]) -> Option<Names> {
 }
 
 impl Server {
-    pub(super) fn serve_names(&mut self, listener: BorrowedFd<'_>, n: &Notif, name: &str) -> Answered {
+    pub(super) fn serve_names(
+        &mut self,
+        listener: BorrowedFd<'_>,
+        n: &Notif,
+        name: &str,
+    ) -> Answered {
         let call = Call {
             name: name.into(),
             args: n.args,
@@ -160,7 +165,11 @@ impl Server {
                 answered
             }
             Ok(Err((e, _))) => self.reply(listener, n, Reply::Error(e)),
-            Err(e) => self.reply(listener, n, Reply::Error(e.raw_os_error().unwrap_or(libc::EIO))),
+            Err(e) => self.reply(
+                listener,
+                n,
+                Reply::Error(e.raw_os_error().unwrap_or(libc::EIO)),
+            ),
         }
     }
 }

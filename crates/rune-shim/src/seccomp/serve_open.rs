@@ -7,9 +7,9 @@
 use std::os::fd::{AsFd, BorrowedFd};
 
 use super::caller::{self, Caller};
+use super::decide_open::Later;
 use super::decide_open::OpenCall;
 use super::helper::Request;
-use super::decide_open::Later;
 use super::serve::{Deferred, LaterEvent, Reply, Served, Wait};
 use super::supervisor::Server;
 use super::sys::{self, Notif};

@@ -191,16 +191,18 @@ impl Supervisor {
         }
         match t {
             None => PollTimeout::NONE,
-            Some(d) => PollTimeout::try_from(d.as_millis().max(1) as u64)
-                .unwrap_or(PollTimeout::MAX),
+            Some(d) => {
+                PollTimeout::try_from(d.as_millis().max(1) as u64).unwrap_or(PollTimeout::MAX)
+            }
         }
     }
 
     /// Serves again the calls whose retry is due.
     fn run_retries(&mut self) {
         let now = Instant::now();
-        let (due, later): (Vec<Retry>, Vec<Retry>) =
-            std::mem::take(&mut self.retries).into_iter().partition(|r| r.due <= now);
+        let (due, later): (Vec<Retry>, Vec<Retry>) = std::mem::take(&mut self.retries)
+            .into_iter()
+            .partition(|r| r.due <= now);
         self.retries = later;
         for r in due {
             if !sys::notif_id_valid(r.listener.as_fd(), r.n.id) {
@@ -221,9 +223,15 @@ impl Supervisor {
     /// Keeps a deferred call of `listener`.
     fn defer(&mut self, listener: OwnedFd, d: Deferred, backoff: Duration) {
         let kept = self.retries.len()
-            + self.slots.iter().filter(|s| matches!(s, Slot::Waiting(..))).count();
+            + self
+                .slots
+                .iter()
+                .filter(|s| matches!(s, Slot::Waiting(..)))
+                .count();
         if kept >= MAX_DEFERRED {
-            let _ = self.server.reply(listener.as_fd(), &d.n, Reply::Error(libc::EAGAIN));
+            let _ = self
+                .server
+                .reply(listener.as_fd(), &d.n, Reply::Error(libc::EAGAIN));
             return;
         }
         match d.wait {
@@ -245,7 +253,13 @@ impl Supervisor {
                 let fd = match s {
                     Slot::Listener(fd) | Slot::Conn(fd) | Slot::Child(fd, _) => fd.as_fd(),
                     Slot::Pending(p) => p.pidfd(),
-                    Slot::Waiting(_, Deferred { wait: Wait::Readable(fd, ..), .. }) => fd.as_fd(),
+                    Slot::Waiting(
+                        _,
+                        Deferred {
+                            wait: Wait::Readable(fd, ..),
+                            ..
+                        },
+                    ) => fd.as_fd(),
                     // Never kept in a slot; a listener stands in.
                     Slot::Waiting(l, _) => l.as_fd(),
                 };
@@ -306,7 +320,9 @@ impl Supervisor {
                         match fd.try_clone() {
                             Ok(l) => self.defer(l, d, FIRST_RETRY),
                             Err(_) => {
-                                let _ = self.server.reply(fd.as_fd(), &d.n, Reply::Error(libc::EAGAIN));
+                                let _ =
+                                    self.server
+                                        .reply(fd.as_fd(), &d.n, Reply::Error(libc::EAGAIN));
                             }
                         }
                     }

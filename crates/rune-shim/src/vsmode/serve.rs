@@ -527,6 +527,7 @@ impl Runtime {
             syscall: &call.name,
             args: call.args,
             path,
+            path_resolved: None,
             rewritten,
             rule,
             policy: source.label(),

@@ -122,7 +122,7 @@ impl Init<'_> {
                 private_bundle::record_client_bundle(&container.root, &bundle_dir)?;
             }
             if let Some(p) = shim {
-                p.start_supervisor(&container.root, id)?;
+                p.start_supervisor(&container.root, id, pid.as_raw())?;
             }
             Ok(Built { container, console })
         })();

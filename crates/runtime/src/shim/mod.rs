@@ -93,7 +93,22 @@ impl Prepared {
 
     /// After libcontainer built the container: start its supervisor and keep the filter for
     /// later `exec`s.
-    pub fn start_supervisor(self, dir: &Path, id: &str) -> Result<()> {
+    pub fn start_supervisor(mut self, dir: &Path, id: &str, init: i32) -> Result<()> {
+        // The rules' paths as the container reaches them, every mount in place, before its
+        // first process runs anything of the image.
+        let root = std::fs::File::open(format!("/proc/{init}/root"))
+            .context("the container's root directory")?;
+        for r in self
+            .policies
+            .resolve_paths(std::os::fd::AsFd::as_fd(&root))?
+        {
+            tracing::info!(
+                "Rune policy rule {}: {} is {} in the container",
+                r.rule,
+                r.path,
+                r.resolved
+            );
+        }
         std::fs::write(dir.join(supervisor::FILTER), seccomp::encode(&self.prog))
             .context("save Rune's filter")?;
         std::fs::write(
