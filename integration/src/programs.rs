@@ -44,6 +44,7 @@ pub fn dir() -> PathBuf {
         "whoami_euid",
         "getpid_loop",
         "probe",
+        "escape",
     ] {
         program(name);
     }

@@ -412,3 +412,155 @@ fn a_kubernetes_token_behind_var_run_is_denied_by_both_names() {
         "{rune:?}"
     );
 }
+
+/// Item 4: "deny exec under a prefix" means no file under it runs as code: not through the
+/// dynamic loader, not mapped executable by an allowed program, not as a memory-file copy.
+#[test]
+#[ignore = "needs root and a release rune-shim: run with make test"]
+fn code_under_a_denied_exec_prefix_never_runs() {
+    let sb = sandbox_with(|d| {
+        format!(
+            r#"{{"runeVersion": 1, "defaultAction": "allow", "rules": [
+            {{"name": "no-evil", "syscalls": ["@exec"], "match": {{"path": {{"prefix": "{d}/evil"}}}}, "action": "deny", "errno": "EACCES"}}]}}"#
+        )
+    });
+    std::fs::create_dir(sb.path("evil")).unwrap();
+    let dynamic = sb.path("evil/true");
+    std::fs::copy("/bin/true", &dynamic).unwrap();
+    let stat = sb.path("evil/escape");
+    std::fs::copy(escape(), &stat).unwrap();
+    let loader = "/lib64/ld-linux-x86-64.so.2";
+    let (dynamic, stat) = (dynamic.to_str().unwrap(), stat.to_str().unwrap());
+    let esc = escape();
+    // Natively each route runs the program.
+    let code = |argv: &[&str]| {
+        Command::new(argv[0])
+            .args(&argv[1..])
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .code()
+    };
+    assert_eq!(code(&[loader, dynamic]), Some(0));
+    assert_eq!(native(&[&esc, "mmap-exec", dynamic]), "mmap ok\n");
+    assert_eq!(
+        code(&[&esc, "memfd", stat]),
+        Some(2),
+        "the copy runs (and prints its usage)"
+    );
+    // Under the rule none does.
+    let out = sb.run(&[loader, dynamic]);
+    assert_ne!(out.code, 0, "the loader ran it: {out:?}");
+    let out = sb.run(&[&esc, "mmap-exec", dynamic]);
+    assert_eq!(out.stdout, "mmap errno 1\n", "{out:?}");
+    let out = sb.run(&[&esc, "memfd", stat]);
+    assert_eq!(out.stdout, "memfd exec errno 13\n", "{out:?}");
+    // What is not under the prefix still runs, loader and all.
+    let out = sb.run(&[loader, "/bin/true"]);
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+/// Item 4 in a container: the prefix is noexec in the container's own mount namespace, where
+/// runc runs all three routes.
+#[test]
+#[ignore = "needs root, runc and a release rune-run: run with make test"]
+fn a_container_runs_no_code_from_a_denied_prefix() {
+    use rune_integration::{Bundle, Runtime, programs, unique_id};
+    use serde_json::json;
+    let policies = tempfile::tempdir().unwrap();
+    let policy = policies.path().join("p.json");
+    std::fs::write(
+        &policy,
+        r#"{"runeVersion": 1, "defaultAction": "allow", "rules": [
+        {"name": "no-tmp", "syscalls": ["@exec"], "match": {"path": {"prefix": "/tmp"}}, "action": "deny", "errno": "EACCES"}]}"#,
+    )
+    .unwrap();
+    let script = "cp /rune/escape /tmp/e; /tmp/e; echo exec $?; /rune/escape mmap-exec /tmp/e; \
+                  /rune/escape memfd /tmp/e; echo memfd $?; /rune/escape opath /tmp/e";
+    let make = |id: &str| {
+        let mut b = Bundle::busybox(&["sh", "-c", script]);
+        let mounts = b.config["mounts"].as_array_mut().unwrap();
+        mounts.push(json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]}));
+        mounts.push(json!({"destination": "/rune", "type": "bind", "source": programs::dir(), "options": ["rbind", "ro"]}));
+        b.unique_cgroup(id);
+        b.save();
+        b
+    };
+    let id = unique_id("noexec-runc");
+    let b = make(&id);
+    let runc = Runtime::runc().call(&["run", "-b", b.path_str(), &id]);
+    assert_eq!(
+        runc.stdout, "exec 2\nmmap ok\nmemfd 2\nopath ok\n",
+        "positive control: {runc:?}"
+    );
+    let id = unique_id("noexec");
+    let b = make(&id);
+    let pol = policy.display().to_string();
+    let rune = Runtime::rune().call(&["--policy", &pol, "run", "-b", b.path_str(), &id]);
+    assert_eq!(
+        rune.stdout, "exec 126\nmmap errno 1\nmemfd exec errno 13\nmemfd 1\nopath ok\n",
+        "{rune:?}"
+    );
+}
+
+/// Item 13: with `--events-dir`, a container's events outlive it, readable with `trace ID`
+/// after delete; without it, nothing is left behind.
+#[test]
+#[ignore = "needs root and a release rune-run: run with make test"]
+fn kept_events_outlive_the_container() {
+    use rune_integration::{Bundle, Runtime, unique_id};
+    let policies = tempfile::tempdir().unwrap();
+    let policy = policies.path().join("p.json");
+    std::fs::write(
+        &policy,
+        r#"{"runeVersion": 1, "defaultAction": "allow", "rules": [
+        {"name": "watch-uname", "syscalls": ["uname"], "action": "log"}]}"#,
+    )
+    .unwrap();
+    let kept = tempfile::tempdir().unwrap();
+    let events_dir = kept.path().join("events");
+    let (pol, dir) = (
+        policy.display().to_string(),
+        events_dir.display().to_string(),
+    );
+    let rune = Runtime::rune();
+    let id = unique_id("kept-events");
+    let mut b = Bundle::busybox(&["uname"]);
+    b.unique_cgroup(&id);
+    b.save();
+    let run = rune.call(&[
+        "--policy",
+        &pol,
+        "--events-dir",
+        &dir,
+        "run",
+        "-b",
+        b.path_str(),
+        &id,
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(rune.state(&id).is_none(), "run deletes the container");
+    let trace = rune.call(&["--events-dir", &dir, "trace", &id]);
+    assert_eq!(trace.code, 0, "{trace:?}");
+    let events: Vec<serde_json::Value> = trace
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["rule"] == "watch-uname" && e["container"] == id.as_str()),
+        "{trace:?}"
+    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(events_dir.join(format!("{id}.jsonl")))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    // Without the directory there is nothing to read once the container is gone.
+    let trace = rune.call(&["trace", &id]);
+    assert_ne!(trace.code, 0);
+    assert!(trace.stderr.contains("does not exist"), "{trace:?}");
+}

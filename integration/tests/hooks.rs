@@ -68,7 +68,18 @@ fn every_phase_sees_the_clients_bundle(private: bool) {
         "the case under test"
     );
     rt.ok(&["start", &id]);
-    let inside = rt.ok(&["exec", &id, "cat", "/tmp/startContainer"]);
+    // As with runc, `start` may return before the init has run its startContainer hooks
+    // (they run in it, after start releases it, before its exec).
+    let mut tries = 0;
+    let inside = loop {
+        let got = rt.call(&["exec", &id, "cat", "/tmp/startContainer"]);
+        tries += 1;
+        if got.code == 0 || tries == 100 {
+            assert_eq!(got.code, 0, "{got:?}");
+            break got.stdout;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     rt.ok(&["delete", "--force", &id]);
     assert!(!rt.private_copy(&id).exists());
 

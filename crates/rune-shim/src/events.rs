@@ -36,11 +36,65 @@ pub struct Event<'a> {
 }
 
 /// Where events go: a file opened for appending (each event one `write`, so concurrent
-/// writers never interleave within a line), or standard error.
+/// writers never interleave within a line), a kept file of bounded size, or standard error.
 #[derive(Debug)]
 pub enum Sink {
     File(File),
+    Kept(Kept),
     Stderr,
+}
+
+/// A container's events kept by the administrator (`rune-run --events-dir`): one file that
+/// outlives the container, renamed to `NAME.1` (the one before dropped) once it holds
+/// `limit` bytes, so that a noisy container cannot fill the disk.
+#[derive(Debug)]
+pub struct Kept {
+    path: std::path::PathBuf,
+    file: File,
+    written: u64,
+    limit: u64,
+}
+
+impl Kept {
+    pub fn open(path: std::path::PathBuf, limit: u64) -> std::io::Result<Kept> {
+        let file = Self::append(&path)?;
+        Self::from_file(path, file, limit)
+    }
+
+    /// A kept file already open for appending at `path`.
+    pub fn from_file(path: std::path::PathBuf, file: File, limit: u64) -> std::io::Result<Kept> {
+        let written = file.metadata()?.len();
+        Ok(Kept {
+            path,
+            file,
+            written,
+            limit,
+        })
+    }
+
+    /// `path` opened for appending, created private, never through a symlink.
+    pub fn append(path: &std::path::Path) -> std::io::Result<File> {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+    }
+
+    fn write(&mut self, line: &[u8]) -> std::io::Result<()> {
+        if self.written > 0 && self.written + line.len() as u64 > self.limit {
+            let mut old = self.path.clone().into_os_string();
+            old.push(".1");
+            std::fs::rename(&self.path, old)?;
+            self.file = Self::append(&self.path)?;
+            self.written = 0;
+        }
+        self.file.write_all(line)?;
+        self.written += line.len() as u64;
+        Ok(())
+    }
 }
 
 impl Sink {
@@ -52,6 +106,7 @@ impl Sink {
         // An event that cannot be written must not change what the call does.
         let _ = match self {
             Sink::File(f) => f.write_all(&line),
+            Sink::Kept(k) => k.write(&line),
             Sink::Stderr => std::io::stderr().write_all(&line),
         };
     }
@@ -59,4 +114,25 @@ impl Sink {
 
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_events_rotate_at_their_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.jsonl");
+        let mut k = Kept::open(path.clone(), 100).unwrap();
+        for i in 0..30 {
+            k.write(format!("{{\"n\": {i:04}}}\n").as_bytes()).unwrap();
+        }
+        let now = std::fs::read_to_string(&path).unwrap();
+        let old = std::fs::read_to_string(dir.path().join("c.jsonl.1")).unwrap();
+        assert!(now.len() <= 100 && old.len() <= 100, "{now:?} {old:?}");
+        assert!(now.ends_with("{\"n\": 0029}\n"), "{now}");
+        // Nothing older than the one file before is kept.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
 }

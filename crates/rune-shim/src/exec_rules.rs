@@ -1,17 +1,26 @@
-//! Path rules on `@exec`, enforced by the kernel with Landlock (`LANDLOCK_ACCESS_FS_EXECUTE`):
-//! an exec cannot be made on someone's behalf, and checking its path in user space then
-//! letting it run is a race, so the supervisor's check only explains refusals (events) while
-//! Landlock decides. Each rule becomes one Landlock layer; layers intersect, as the rules'
-//! denials add up.
+//! Path rules on `@exec`. What they promise, and what enforces it (the kernel, never a check
+//! followed by a continue):
 //!
-//! - `notIn: [A, B]` with `deny`: only A and B may be executed (an allow-list).
-//! - `prefix: P` with `deny`: everything but P. Landlock can only allow, so the layer allows
-//!   every entry beside each component of P (`/` minus `tmp`, `/tmp` minus `evil`, …), taken
-//!   when the rule is applied; symlinks are not followed (their targets are judged where they
-//!   are). Stricter than the rule in one way: a program created later directly in one of P's
-//!   ancestors (a new `/tmp/x` for P = `/tmp/evil`) cannot be executed either. ARCHITECTURE.md suggested a `noexec` bind mount: it needs `CAP_SYS_ADMIN` in
-//!   containers with `noNewPrivileges` and changes the container's mount table; Landlock
-//!   needs neither.
+//! - `prefix: P` with `deny`: no file under P runs as code. P is made `noexec` in the
+//!   container's own mount namespace (`mount_noexec`: a bind of P onto itself, then
+//!   `MOUNT_ATTR_NOEXEC` on it and every mount below), so neither `execve` nor the dynamic
+//!   loader (`ld.so /tmp/prog`, `LD_PRELOAD`) nor an allowed program's `mmap(PROT_EXEC)` of
+//!   such a file succeeds; Landlock (`LANDLOCK_ACCESS_FS_EXECUTE`) refuses `execve` of
+//!   anything under P as well, also through names created later. Landlock can only allow, so
+//!   its layer allows every entry beside each component of P (`/` minus `tmp`, `/tmp` minus
+//!   `evil`, …), taken when the rule is applied; symlinks are not followed (their targets are
+//!   judged where they are). Stricter than the rule in one way: a program created later
+//!   directly in one of P's ancestors cannot be executed either.
+//! - `notIn: [A, B]` with `deny`: only A and B may be executed (`execve`, `execveat`, and as
+//!   the interpreter of a program): a Landlock allow-list. A listed program may still map
+//!   code from elsewhere (`dlopen`, `LD_PRELOAD`): list only programs that load no code the
+//!   container can write, or add a prefix rule for its writable directories.
+//! - With either, no memory file can be executed: `memfd_create` is made on the caller's
+//!   behalf with `MFD_NOEXEC_SEAL` (`MFD_EXEC` is refused), as `vm.memfd_noexec = 2` would,
+//!   because Landlock does not see memory files. Code a program writes into anonymous memory
+//!   and maps executable itself (a JIT) is its own and is not what these rules are about.
+//!
+//! Each rule becomes one Landlock layer; layers intersect, as the rules' denials add up.
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
@@ -39,6 +48,16 @@ pub enum ExecRuleError {
     Landlock(#[from] landlock::RulesetError),
     #[error("Landlock (exec rules): {path}: {err}")]
     Path { path: String, err: io::Error },
+    #[error(
+        "exec rule on prefix {prefix}: not in the container's file system (it is made noexec there, so it must exist)"
+    )]
+    Missing { prefix: String },
+    #[error("exec rule on prefix {prefix}: making {path} noexec in the container: {err}")]
+    Noexec {
+        prefix: String,
+        path: String,
+        err: io::Error,
+    },
 }
 
 /// The Landlock layers the exec rules of `policies` need.
@@ -138,6 +157,41 @@ fn allowed(layer: &Layer) -> Result<Vec<OwnedFd>, ExecRuleError> {
         }
     }
     Ok(fds)
+}
+
+/// The prefixes the layers deny execution under.
+pub fn denied_prefixes(layers: &[Layer]) -> impl Iterator<Item = &str> {
+    layers.iter().filter_map(|l| match l {
+        Layer::AllExcept(p) => Some(p.as_str()),
+        Layer::AllowOnly(_) => None,
+    })
+}
+
+/// Makes every denied prefix `noexec`, in the calling process's mount namespace and as its
+/// root sees it: the caller has entered the container's own (never the host's).
+pub fn mount_noexec(layers: &[Layer]) -> Result<(), ExecRuleError> {
+    for prefix in denied_prefixes(layers) {
+        let real = std::fs::canonicalize(prefix).map_err(|_| ExecRuleError::Missing {
+            prefix: prefix.to_owned(),
+        })?;
+        let failed = |err: io::Error| ExecRuleError::Noexec {
+            prefix: prefix.to_owned(),
+            path: real.display().to_string(),
+            err,
+        };
+        nix::mount::mount(
+            Some(&real),
+            &real,
+            None::<&str>,
+            nix::mount::MsFlags::MS_BIND | nix::mount::MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(|e| failed(e.into()))?;
+        let c = std::ffi::CString::new(real.as_os_str().as_encoded_bytes())
+            .map_err(|_| failed(io::Error::from_raw_os_error(libc::EINVAL)))?;
+        crate::seccomp::sys::mount_noexec_recursive(&c).map_err(failed)?;
+    }
+    Ok(())
 }
 
 /// Restricts the calling process (and what it execs) by `layers`. Needs `no_new_privs` or

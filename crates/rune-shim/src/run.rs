@@ -86,6 +86,25 @@ fn enter(
     layers: &[exec_rules::Layer],
     argv: &[CString],
 ) -> io::Error {
+    // Denied exec prefixes become noexec in a mount namespace of the program's own (a copy of
+    // ours, private, so nothing of it reaches the host).
+    if exec_rules::denied_prefixes(layers).next().is_some() {
+        let private = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).and_then(|()| {
+            nix::mount::mount(
+                None::<&str>,
+                "/",
+                None::<&str>,
+                nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE,
+                None::<&str>,
+            )
+        });
+        if let Err(e) = private {
+            return io::Error::other(format!("a private mount namespace for exec rules: {e}"));
+        }
+        if let Err(e) = exec_rules::mount_noexec(layers) {
+            return io::Error::other(e);
+        }
+    }
     if let Err(e) = nix::sys::prctl::set_no_new_privs() {
         return e.into();
     }

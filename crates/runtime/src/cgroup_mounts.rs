@@ -4,40 +4,27 @@
 //! a namespaced cgroupfs without `ro`), whatever the spec's `/sys/fs/cgroup` mount says. With
 //! docker's and podman's `ro,nosuid,nodev,noexec` that leaves a container root free to rewrite
 //! its own limits (`memory.limit_in_bytes`, `pids.max`): runc honours the flags, so must we.
-//! After `create` has built the mounts, and before the program runs, a forked child
-//! (single-threaded, as `setns(CLONE_NEWNS)` requires) enters the init's mount namespace,
-//! takes the init's root, and remounts each hierarchy with the spec's flags.
-//!
-//! Taking the init's root is what keeps this inside the container. A bundle without a mount
-//! namespace (runc runs `"namespaces": []`) shares the host's: its hierarchies are mounts
-//! under the rootfs, and the init's `mountinfo` names them relative to its chroot. Entering
-//! the namespace alone would put the child at the host's root, where the same names are the
-//! host's own `/sys/fs/cgroup`.
+//! After `create` has built the mounts, and before the program runs, each hierarchy is
+//! remounted with the spec's flags from inside the container (`container_mounts::inside`).
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
 use nix::mount::{MsFlags, mount};
-use nix::sched::{CloneFlags, setns};
-use nix::unistd::{Pid, chroot, fchdir};
+use nix::unistd::Pid;
 use oci_spec::runtime::Spec;
 
-use crate::sys;
+use crate::container_mounts::{self, ContainerMountError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CgroupMountError {
     #[error("read mounts of the container init {pid}: {source}")]
     MountInfo { pid: i32, source: std::io::Error },
-    #[error("enter the mount namespace of the container init: {source}")]
-    Setns { source: nix::Error },
-    #[error("take the root of the container init: {source}")]
-    Root { source: nix::Error },
     #[error("remount {path} with the flags of config.json: {source}")]
     Remount { path: PathBuf, source: nix::Error },
     #[error("remount cgroups in the container: {0}")]
-    Helper(String),
+    Inside(#[from] ContainerMountError),
 }
 
 /// Flags the spec's cgroup mount asks for that a plain bind mount drops.
@@ -140,26 +127,13 @@ pub fn harden(spec: &Spec, init: Pid) -> Result<(), CgroupMountError> {
     if weak.is_empty() {
         return Ok(());
     }
-    let open = |what: &str| {
-        File::open(format!("/proc/{pid}/{what}"))
-            .map_err(|source| CgroupMountError::MountInfo { pid, source })
-    };
-    let (ns, root) = (open("ns/mnt")?, open("root")?);
-    sys::in_child(|| remount_all(ns, root, &weak, flags).map_err(|e| e.to_string()))
-        .map_err(CgroupMountError::Helper)
+    container_mounts::inside(init, || {
+        remount_all(&weak, flags).map_err(|e| e.to_string())
+    })?;
+    Ok(())
 }
 
-fn remount_all(
-    ns: File,
-    root: File,
-    weak: &[Weak],
-    flags: MsFlags,
-) -> Result<(), CgroupMountError> {
-    setns(ns, CloneFlags::CLONE_NEWNS).map_err(|source| CgroupMountError::Setns { source })?;
-    // The init's root was opened before the switch; it lies in the namespace just entered.
-    fchdir(root.as_raw_fd())
-        .and_then(|()| chroot("."))
-        .map_err(|source| CgroupMountError::Root { source })?;
+fn remount_all(weak: &[Weak], flags: MsFlags) -> Result<(), CgroupMountError> {
     for w in weak {
         // A mount covered by a later one (docker's `/sys` rbind under a fresh cgroup tmpfs)
         // has no name in the container: nothing reaches it, and there is nothing to remount.

@@ -58,6 +58,10 @@ pub struct GlobalOpts {
     /// backend that enforces Rune policies
     #[arg(long, global = true, value_enum, default_value = "auto")]
     pub backend: BackendChoice,
+    /// keep each container's Rune events in DIR/ID.jsonl, after delete too (rotated to
+    /// ID.jsonl.1 at 16 MiB); `trace ID` reads them there
+    #[arg(long, global = true, value_name = "DIR")]
+    pub events_dir: Option<PathBuf>,
     /// backends the run.rune.backend annotation may pick (comma-separated)
     #[arg(long, global = true, default_value = "seccomp,vsmode")]
     pub allow_backends: String,

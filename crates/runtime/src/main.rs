@@ -9,6 +9,7 @@ mod cleanup;
 mod cli;
 mod commands;
 mod console;
+mod container_mounts;
 mod devices;
 mod executor;
 mod exit_status;

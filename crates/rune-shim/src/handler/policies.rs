@@ -183,6 +183,12 @@ impl Policies {
         }
     }
 
+    /// Whether some rule limits what may be executed by path: then no memory file may be
+    /// executable (`exec_rules`).
+    pub fn limits_exec(&self) -> bool {
+        !crate::exec_rules::layers(self).is_empty()
+    }
+
     /// Whether some rule denies opening files by path. Then a file must not be reachable by
     /// another name or by handle: renames and links of a denied file and `open_by_handle_at`
     /// are guarded too.

@@ -131,6 +131,9 @@ fn plan(policies: &Policies, name: &str) -> Plan {
             }
         }
     }
+    if plan == Plan::Allow && name == "memfd_create" && policies.limits_exec() {
+        plan = Plan::Notify;
+    }
     if plan == Plan::Allow && policies.guards_names() {
         let guarded = syscalls::family("@link")
             .into_iter()
@@ -306,7 +309,13 @@ mod tests {
         assert_eq!(plan(&p, "linkat"), Plan::Notify);
         assert_eq!(plan(&p, "open_by_handle_at"), Plan::Notify);
         assert_eq!(plan(&p, "execve"), Plan::Notify);
+        assert_eq!(plan(&p, "memfd_create"), Plan::Allow);
         assert!(!compile(&p).unwrap().is_empty());
+        let exec = policies(
+            r#"{"syscalls": ["@exec"], "match": {"path": {"prefix": "/tmp"}}, "action": "deny"}"#,
+            "allow",
+        );
+        assert_eq!(plan(&exec, "memfd_create"), Plan::Notify);
     }
 
     #[test]

@@ -223,3 +223,44 @@ pub fn notif_sync_wakeup(listener: BorrowedFd<'_>) -> io::Result<()> {
     };
     check(ret.into()).map(drop)
 }
+
+/// `memfd_create(name, flags)`: a new memory file.
+pub fn memfd_create(name: &std::ffi::CStr, flags: u32) -> io::Result<OwnedFd> {
+    // SAFETY: `name` is a NUL-terminated string that outlives the call.
+    owned(unsafe { libc::syscall(libc::SYS_memfd_create, name.as_ptr(), flags) })
+}
+
+/// Sets `MOUNT_ATTR_NOEXEC` on the mount at `path` and every mount below it
+/// (`mount_setattr(2)` with `AT_RECURSIVE`), leaving their other flags as they are.
+pub fn mount_noexec_recursive(path: &std::ffi::CStr) -> io::Result<()> {
+    #[repr(C)]
+    struct MountAttr {
+        attr_set: u64,
+        attr_clr: u64,
+        propagation: u64,
+        userns_fd: u64,
+    }
+    const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+    const AT_RECURSIVE: libc::c_int = 0x8000;
+    let nr = crate::syscalls::Arch::native()
+        .and_then(|a| a.number("mount_setattr"))
+        .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOSYS))?;
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_NOEXEC,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: `path` and `attr` outlive the call; the kernel reads `size` bytes of `attr`.
+    check(unsafe {
+        libc::syscall(
+            libc::c_long::from(nr),
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            AT_RECURSIVE | libc::AT_SYMLINK_NOFOLLOW,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    })
+    .map(drop)
+}

@@ -109,6 +109,9 @@ impl Init<'_> {
             hooks::Deferred::take(&container.root)?;
             let pid = container.pid().context("no init pid after create")?;
             cgroup_mounts::harden(&spec, pid)?;
+            if let Some(p) = &shim {
+                p.mount_noexec(pid)?;
+            }
             match spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
                 Some(resources) if update::oom_killer_disabled(&spec) => {
                     update::apply(&container, resources, &spec)?;
@@ -122,7 +125,12 @@ impl Init<'_> {
                 private_bundle::record_client_bundle(&container.root, &bundle_dir)?;
             }
             if let Some(p) = shim {
-                p.start_supervisor(&container.root, id, pid.as_raw())?;
+                p.start_supervisor(
+                    &container.root,
+                    id,
+                    pid.as_raw(),
+                    global.events_dir.as_deref(),
+                )?;
             }
             Ok(Built { container, console })
         })();

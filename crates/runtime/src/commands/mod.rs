@@ -56,7 +56,7 @@ pub fn dispatch(command: Command, global: &GlobalOpts) -> Result<u8> {
         Command::Events(args) => events::events(&args, root).map(|()| 0),
         Command::Features(_) => features::features().map(|()| 0),
         Command::Spec(args) => spec::spec(&args).map(|()| 0),
-        Command::Trace(args) => trace::trace(&args, root).map(|()| 0),
+        Command::Trace(args) => trace::trace(&args, root, global.events_dir.as_deref()).map(|()| 0),
         Command::Hook(args) => crate::hooks::exec_with_bundle(&args.bundle, &args.command)
             .map(|()| 0)
             .map_err(Into::into),

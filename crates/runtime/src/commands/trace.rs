@@ -12,10 +12,25 @@ use crate::cli::Trace;
 use crate::commands;
 use crate::shim::supervisor;
 
-pub fn trace(args: &Trace, root: &Path) -> Result<()> {
+pub fn trace(args: &Trace, root: &Path, events_dir: Option<&Path>) -> Result<()> {
     let dir = commands::container_dir(root, &args.container_id)?;
     if !dir.join("state.json").exists() {
-        bail!("container {} does not exist", args.container_id);
+        // Gone: what the administrator kept (--events-dir), older file first.
+        let kept = events_dir.map(|d| d.join(format!("{}.jsonl", args.container_id)));
+        let Some(kept) = kept.filter(|k| k.exists()) else {
+            bail!("container {} does not exist", args.container_id);
+        };
+        let mut out = io::stdout().lock();
+        let mut older = kept.clone().into_os_string();
+        older.push(".1");
+        for p in [std::path::PathBuf::from(older), kept] {
+            match std::fs::read(&p) {
+                Ok(bytes) => out.write_all(&bytes)?,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).with_context(|| format!("read {}", p.display())),
+            }
+        }
+        return Ok(());
     }
     let path = supervisor::events_path(&dir);
     let mut file = match File::open(&path) {

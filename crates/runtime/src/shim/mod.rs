@@ -93,7 +93,31 @@ impl Prepared {
 
     /// After libcontainer built the container: start its supervisor and keep the filter for
     /// later `exec`s.
-    pub fn start_supervisor(mut self, dir: &Path, id: &str, init: i32) -> Result<()> {
+    /// Makes the denied exec prefixes noexec in the container's own mount namespace (see
+    /// `exec_rules`); a container that shares rune-run's has none to change, and is refused.
+    pub fn mount_noexec(&self, init: nix::unistd::Pid) -> Result<()> {
+        if exec_rules::denied_prefixes(&self.layers).next().is_none() {
+            return Ok(());
+        }
+        if !crate::container_mounts::has_own_namespace(init)? {
+            anyhow::bail!(
+                "a Rune exec rule on a prefix needs the container's own mount namespace (the prefix is made noexec there): add a \"mount\" namespace to config.json"
+            );
+        }
+        let layers = self.layers.clone();
+        crate::container_mounts::inside(init, move || {
+            exec_rules::mount_noexec(&layers).map_err(|e| e.to_string())
+        })?;
+        Ok(())
+    }
+
+    pub fn start_supervisor(
+        mut self,
+        dir: &Path,
+        id: &str,
+        init: i32,
+        events_dir: Option<&Path>,
+    ) -> Result<()> {
         // The rules' paths as the container reaches them, every mount in place, before its
         // first process runs anything of the image.
         let root = std::fs::File::open(format!("/proc/{init}/root"))
@@ -116,7 +140,7 @@ impl Prepared {
             serde_json::to_vec(&self.layers)?,
         )
         .context("save Rune's exec rules")?;
-        supervisor::spawn(dir, id, self.policies, self.ours)
+        supervisor::spawn(dir, id, self.policies, self.ours, events_dir)
             .context("start the Rune supervisor")?;
         // The init holds its own copy until its exec; ours must go so the supervisor sees the
         // end of the conversation if the init dies first.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use nix::sys::socket::{
     AddressFamily, Backlog, SockFlag, SockType, UnixAddr, bind, connect, listen, socket,
 };
-use rune_shim::events::Sink;
+use rune_shim::events::{Kept, Sink};
 use rune_shim::handler::Policies;
 use rune_shim::seccomp::{Config, Supervisor, sys};
 
@@ -46,15 +46,32 @@ fn socket_addr(dir: &Path) -> io::Result<(OwnedFd, UnixAddr)> {
 
 /// Starts the supervisor of the container whose state directory is `dir`; it serves the
 /// process that announces on `conn` (the init) and every `exec` that connects later.
-pub fn spawn(dir: &Path, id: &str, policies: Policies, conn: OwnedFd) -> io::Result<()> {
+pub fn spawn(
+    dir: &Path,
+    id: &str,
+    policies: Policies,
+    conn: OwnedFd,
+    events_dir: Option<&Path>,
+) -> io::Result<()> {
     let accept = seqpacket()?;
     let (_dir_fd, addr) = socket_addr(dir)?;
     bind(accept.as_raw_fd(), &addr)?;
     listen(&accept, Backlog::new(16)?)?;
-    let events = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join(EVENTS))?;
+    let (events, kept) = match events_dir {
+        Some(kept) => {
+            let path = kept_events(kept, id)?;
+            // `trace` finds them through the state directory while the container lives.
+            std::os::unix::fs::symlink(&path, dir.join(EVENTS))?;
+            (Kept::append(&path)?, Some(path))
+        }
+        None => (
+            fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join(EVENTS))?,
+            None,
+        ),
+    };
     let pid_file = dir.join(PID_FILE);
     let devnull = fs::OpenOptions::new()
         .read(true)
@@ -83,7 +100,7 @@ pub fn spawn(dir: &Path, id: &str, policies: Policies, conn: OwnedFd) -> io::Res
                 },
                 Ok(None) => {
                     let fds = [devnull.into(), conn, accept, events.into()];
-                    let code = serve(fds, id, policies);
+                    let code = serve(fds, kept, id, policies);
                     sys::exit_child(code)
                 }
                 Err(_) => 1,
@@ -95,7 +112,7 @@ pub fn spawn(dir: &Path, id: &str, policies: Policies, conn: OwnedFd) -> io::Res
 
 /// In the supervisor: keep only its own descriptors (none of the caller's pipes, which would
 /// keep a client waiting for end-of-file) and serve.
-fn serve(fds: [OwnedFd; 4], id: &str, policies: Policies) -> i32 {
+fn serve(fds: [OwnedFd; 4], kept: Option<PathBuf>, id: &str, policies: Policies) -> i32 {
     let [devnull, conn, accept, events] = fds;
     let raw = [devnull, conn, accept, events].map(IntoRawFd::into_raw_fd);
     // Park them above the range we are about to fill, then put them at 3, 4, 5.
@@ -121,10 +138,18 @@ fn serve(fds: [OwnedFd; 4], id: &str, policies: Policies) -> i32 {
     }
     // These numbers were just filled by dup2 and nothing else owns them.
     let [conn, accept, events] = [3, 4, 5].map(|fd| sys::adopt([fd]).remove(0));
+    let events = fs::File::from(events);
+    let events = match kept {
+        Some(path) => match Kept::from_file(path, events, KEPT_LIMIT) {
+            Ok(k) => Sink::Kept(k),
+            Err(_) => return 1,
+        },
+        None => Sink::File(events),
+    };
     let cfg = Config {
         policies,
         container: id.to_owned(),
-        events: Sink::File(fs::File::from(events)),
+        events,
     };
     match Supervisor::new(cfg, vec![conn], Some(accept)).and_then(Supervisor::run) {
         Ok(_) => 0,
@@ -176,4 +201,23 @@ impl Running {
 
 pub fn events_path(dir: &Path) -> PathBuf {
     dir.join(EVENTS)
+}
+
+/// How large a kept events file grows before it is rotated (one older file is kept).
+const KEPT_LIMIT: u64 = 16 << 20;
+
+/// Where container `id`'s events are kept under `--events-dir` (made, private, if missing).
+pub fn kept_events(dir: &Path, id: &str) -> io::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    if !dir.is_absolute() {
+        return Err(io::Error::other(format!(
+            "--events-dir {}: not an absolute path",
+            dir.display()
+        )));
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    Ok(dir.join(format!("{id}.jsonl")))
 }
