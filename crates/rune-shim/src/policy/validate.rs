@@ -332,6 +332,9 @@ fn check_rule(rule: &Rule, backend: Option<Backend>) -> Vec<Fault> {
     for (i, a) in rule.matches.iter().flat_map(|m| &m.args).enumerate() {
         check_arg(a, &format!("match.args[{i}]"), &mut faults);
     }
+    if let (Some(backend), Some(targets)) = (backend, &targets) {
+        check_path_families(rule, backend, targets, &mut faults);
+    }
     if backend == Some(Backend::Seccomp)
         && let Some(targets) = &targets
     {
@@ -430,9 +433,51 @@ fn check_arg(a: &ArgMatch, field: &str, faults: &mut Faults) {
     }
 }
 
-/// The families whose path rules the seccomp backend enforces: @open by opening on the
-/// caller's behalf and injecting the descriptor, @exec in the kernel through Landlock.
-const SECCOMP_PATH_FAMILIES: [&str; 2] = ["@open", "@exec"];
+/// The families whose path rules both backends enforce: @open by acting on the object found
+/// (the seccomp backend on the caller's behalf, the VS handler in-process), @exec in the
+/// kernel (Landlock and noexec mounts; VS-mode runs no second program yet). A call of
+/// another family cannot be checked by path and then continued without a race, and neither
+/// backend makes those calls on the object yet.
+const PATH_FAMILIES: [&str; 2] = ["@open", "@exec"];
+
+/// Path rules on families a backend does not enforce by path are refused, on the field that
+/// names the path.
+fn check_path_families(
+    rule: &Rule,
+    backend: Backend,
+    targets: &[Option<&'static Family>],
+    faults: &mut Faults,
+) {
+    let unenforced: Vec<&str> = targets
+        .iter()
+        .flatten()
+        .filter(|f| f.paths.is_some() && !PATH_FAMILIES.contains(&f.name))
+        .map(|f| f.name)
+        .collect();
+    if unenforced.is_empty() {
+        return;
+    }
+    let path = rule.matches.as_ref().and_then(|m| m.path.as_ref());
+    let rewrite = rule
+        .rewrite
+        .as_ref()
+        .filter(|_| rule.action == Action::Rewrite);
+    let fields = path
+        .map(|_| "match.path")
+        .into_iter()
+        .chain(rewrite.into_iter().flat_map(path_rewrites));
+    for field in fields {
+        faults.add(
+            field,
+            format!(
+                "the {} backend cannot enforce path rules on {}: only on {} (a call of another family cannot be checked by path and then continued without a race)",
+                backend.name(),
+                unenforced.join(", "),
+                PATH_FAMILIES.join(" and "),
+            ),
+        );
+    }
+}
 
 /// What the seccomp backend cannot do exactly (§5): it acts from outside the caller, so it
 /// cannot change the caller's own state with new integer arguments, cannot exec on someone's
@@ -470,30 +515,6 @@ fn check_seccomp(
             ),
         );
     }
-    let path = rule.matches.as_ref().and_then(|m| m.path.as_ref());
-    // Calls without a path argument already have a problem of their own (see check_rule).
-    let unenforced: Vec<&str> = targets
-        .iter()
-        .flatten()
-        .filter(|f| f.paths.is_some() && !SECCOMP_PATH_FAMILIES.contains(&f.name))
-        .map(|f| f.name)
-        .collect();
-    if !unenforced.is_empty() {
-        let fields = path
-            .map(|_| "match.path")
-            .into_iter()
-            .chain(rewrite.into_iter().flat_map(path_rewrites));
-        for field in fields {
-            faults.add(
-                field,
-                format!(
-                    "the seccomp backend cannot enforce path rules on {}: only on {} (a call of another family cannot be checked by path and then continued without a race; the vsmode backend can)",
-                    unenforced.join(", "),
-                    SECCOMP_PATH_FAMILIES.join(" and "),
-                ),
-            );
-        }
-    }
     if !targets.iter().flatten().any(|f| f.name == "@exec") {
         return;
     }
@@ -503,7 +524,7 @@ fn check_seccomp(
             cannot("execve cannot be performed on the caller's behalf"),
         );
     }
-    let Some(p) = path else {
+    let Some(p) = rule.matches.as_ref().and_then(|m| m.path.as_ref()) else {
         return;
     };
     match rule.action {
@@ -653,7 +674,7 @@ mod tests {
         assert_eq!(
             problems(rules, Some(Backend::Seccomp)),
             [
-                "p.json: rule 0 (\"no-rm-etc\"): match.path: the seccomp backend cannot enforce path rules on @unlink: only on @open and @exec (a call of another family cannot be checked by path and then continued without a race; the vsmode backend can)",
+                "p.json: rule 0 (\"no-rm-etc\"): match.path: the seccomp backend cannot enforce path rules on @unlink: only on @open and @exec (a call of another family cannot be checked by path and then continued without a race)",
                 "p.json: rule 1 (\"fake-uid\"): return: -1 is negative: to fail a call, use deny with an errno",
                 "p.json: rule 3 (\"typo\"): syscalls[0]: unknown system call \"opne\" on x86_64, aarch64 and riscv64",
             ]
@@ -704,10 +725,16 @@ mod tests {
         assert_eq!(
             problems(rule, Some(Backend::Seccomp)),
             [
-                "p.json: rule 0 (\"keep-etc\"): match.path: the seccomp backend cannot enforce path rules on @unlink: only on @open and @exec (a call of another family cannot be checked by path and then continued without a race; the vsmode backend can)"
+                "p.json: rule 0 (\"keep-etc\"): match.path: the seccomp backend cannot enforce path rules on @unlink: only on @open and @exec (a call of another family cannot be checked by path and then continued without a race)"
             ]
         );
-        check(rule, Some(Backend::Vsmode)).unwrap();
+        // Nor does the VS handler (issue 13, item 18: it used to accept them and never match).
+        assert_eq!(
+            problems(rule, Some(Backend::Vsmode)),
+            [
+                "p.json: rule 0 (\"keep-etc\"): match.path: the vsmode backend cannot enforce path rules on @unlink: only on @open and @exec (a call of another family cannot be checked by path and then continued without a race)"
+            ]
+        );
 
         // A path rewrite on such a family is refused on its own field, beside the match.
         let rule = r#"{"syscalls": ["@stat"], "match": {"path": {"exact": "/a"}}, "action": "rewrite", "rewrite": {"path": "/b"}}"#;
@@ -765,8 +792,17 @@ mod tests {
                 got.len() == 1 && got[0].starts_with(&want),
                 "{rule}\n  got:  {got:?}\n  want: {want}"
             );
-            // The VS handler sees every call in-process and can.
-            check(rule, Some(Backend::Vsmode)).unwrap();
+            // The VS handler sees every call in-process and can, but for path rules on
+            // families beside @open and @exec, which it does not enforce by path either.
+            let vs = check(rule, Some(Backend::Vsmode));
+            if rule.contains("@stat") {
+                assert!(
+                    vs.unwrap_err()
+                        .contains("the vsmode backend cannot enforce path rules on @stat")
+                );
+            } else {
+                vs.unwrap();
+            }
         }
     }
 
