@@ -79,9 +79,31 @@ pub fn find(
     let keep = oflags & (OFlag::O_NOFOLLOW | OFlag::O_DIRECTORY);
     let create = oflags.contains(OFlag::O_CREAT);
     let path = proc_self(path, whose);
+    // Lookups the caller itself confined (no symlinks, no magic links, a scoped root) are
+    // the kernel's alone: the answer they got is the one the caller would get.
+    let confined = theirs.intersects(
+        ResolveFlag::RESOLVE_NO_SYMLINKS
+            | ResolveFlag::RESOLVE_NO_MAGICLINKS
+            | ResolveFlag::RESOLVE_BENEATH
+            | ResolveFlag::RESOLVE_IN_ROOT,
+    );
     if create && oflags.contains(OFlag::O_EXCL) {
         // O_EXCL never follows a final symlink: whatever is at the name makes it EEXIST.
-        return match find_name(base, &path, theirs)? {
+        let named = match find_name(base, &path, theirs) {
+            Err(Errno::ELOOP | Errno::ENOENT) if !confined => {
+                // The directory only a walk reaches (through /proc/self/fd/N, say).
+                let (dir, _) = split(&path);
+                let Found::Object(parent) = walk(base, dir, OFlag::O_DIRECTORY, whose)? else {
+                    return Err(Errno::ENOENT);
+                };
+                let (_, leaf) = split(&path);
+                let mut in_parent = b"./".to_vec();
+                in_parent.extend_from_slice(leaf);
+                find_name(parent.as_fd(), &in_parent, ResolveFlag::empty())?
+            }
+            other => other?,
+        };
+        return match named {
             (parent, name, None) => Ok(Found::Create { parent, name }),
             (_, _, Some(_)) => Err(Errno::EEXIST),
         };
@@ -91,14 +113,6 @@ pub fn find(
         &path,
         keep,
         theirs | ResolveFlag::RESOLVE_NO_MAGICLINKS,
-    );
-    // Lookups the caller itself confined (no symlinks, no magic links, a scoped root) are
-    // the kernel's alone: the answer they got is the one the caller would get.
-    let confined = theirs.intersects(
-        ResolveFlag::RESOLVE_NO_SYMLINKS
-            | ResolveFlag::RESOLVE_NO_MAGICLINKS
-            | ResolveFlag::RESOLVE_BENEATH
-            | ResolveFlag::RESOLVE_IN_ROOT,
     );
     match fast {
         Ok(fd) => Ok(Found::Object(fd)),
@@ -368,6 +382,23 @@ mod tests {
             me(),
         );
         assert_eq!(excl.unwrap_err(), Errno::EEXIST);
+    }
+
+    #[test]
+    fn an_exclusive_create_in_a_directory_held_by_descriptor() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = std::fs::File::open(dir.path()).unwrap();
+        let base = cwd();
+        let path = format!("/proc/self/fd/{}/new", held.as_raw_fd());
+        let flags = libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY;
+        let Found::Create { parent, name } =
+            find(base.as_fd(), path.as_bytes(), flags, 0, me()).unwrap()
+        else {
+            panic!("not a name to create")
+        };
+        assert_eq!(name.as_bytes(), b"new");
+        let parent = std::fs::read_link(format!("/proc/self/fd/{}", parent.as_raw_fd())).unwrap();
+        assert_eq!(parent, dir.path());
     }
 
     #[test]

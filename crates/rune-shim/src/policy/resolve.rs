@@ -6,6 +6,12 @@
 //! predicate holds for either form. What is not there yet is resolved as far as it exists.
 //! A path that can only be reached through a magic link, or that leads outside the root, is
 //! refused: a rule that cannot be resolved safely cannot be enforced exactly.
+//!
+//! The image is the container creator's, so its symlinks may only ever make a policy
+//! stricter: only what a `deny` or `kill` rule matches is resolved (with `exact`, `prefix`,
+//! `glob` or `in`). An `allow`, `log`, `emulate` or `rewrite` rule matching more would shadow
+//! the rules after it, and a `notIn` list grown by resolved names would deny less: an image
+//! that links `/opt/app` to `/etc` must not open `/etc` to a rule that allows `/opt/app`.
 
 use std::ffi::OsStr;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -14,7 +20,7 @@ use std::os::unix::ffi::OsStrExt;
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2};
 
-use super::model::{PathPredicate, Policy};
+use super::model::{Action, PathPredicate, Policy};
 
 /// One predicate path whose real path differs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,7 +133,6 @@ fn resolve_predicate(
         .iter()
         .chain(p.prefix.iter())
         .chain(p.in_list.iter().flatten())
-        .chain(p.not_in.iter().flatten())
         .cloned()
         .collect();
     for path in literal {
@@ -166,6 +171,9 @@ impl Policy {
         let mut out = Vec::new();
         for (i, rule) in self.rules.iter_mut().enumerate() {
             let label = rule.name.clone().unwrap_or_else(|| format!("#{i}"));
+            if !matches!(rule.action, Action::Deny | Action::Kill) {
+                continue;
+            }
             let Some(p) = rule.matches.as_mut().and_then(|m| m.path.as_mut()) else {
                 continue;
             };
@@ -204,7 +212,9 @@ mod tests {
                 {"name": "tokens", "syscalls": ["@open"], "match": {"path": {"prefix": "/var/run/secrets"}}, "action": "deny"},
                 {"name": "later", "syscalls": ["@open"], "match": {"path": {"exact": "/var/run/not/yet"}}, "action": "deny"},
                 {"name": "g", "syscalls": ["@open"], "match": {"path": {"glob": "/var/run/*/token"}}, "action": "deny"},
-                {"name": "plain", "syscalls": ["@open"], "match": {"path": {"prefix": "/etc"}}, "action": "deny"}]}"#,
+                {"name": "plain", "syscalls": ["@open"], "match": {"path": {"prefix": "/etc"}}, "action": "deny"},
+                {"name": "app", "syscalls": ["@open"], "match": {"path": {"prefix": "/var/run/app"}}, "action": "allow"},
+                {"name": "only", "syscalls": ["@open"], "match": {"path": {"notIn": ["/var/run/x"]}}, "action": "deny"}]}"#,
             None,
         )
         .unwrap();
@@ -227,6 +237,9 @@ mod tests {
         assert!(path_matches(pred(0), "/var/run/secrets/x"));
         assert!(path_matches(pred(2), "/run/a/token"));
         assert!(!path_matches(pred(3), "/run/secrets"));
+        // An image's symlink never widens what is allowed, nor narrows a notIn denial.
+        assert!(!path_matches(pred(4), "/run/app/x"));
+        assert!(path_matches(pred(5), "/run/x"));
     }
 
     #[test]

@@ -56,8 +56,9 @@ struct Retry {
     backoff: Duration,
 }
 
-/// Calls kept for later, at most: beyond, a call that would block fails with EAGAIN.
-const MAX_DEFERRED: usize = 1024;
+/// Calls kept for later, at most (each holds a descriptor or two, within the supervisor's
+/// RLIMIT_NOFILE of 1024): beyond, a call that would block fails with EAGAIN.
+const MAX_DEFERRED: usize = 256;
 /// How often a call kept for later is retried, at first and at most, and how often the
 /// supervisor checks that the callers it keeps waiting are still there.
 const FIRST_RETRY: Duration = Duration::from_millis(2);
@@ -132,6 +133,10 @@ impl Supervisor {
     /// to `accept` (for `rune-run exec`).
     pub fn new(cfg: Config, conns: Vec<OwnedFd>, accept: Option<OwnedFd>) -> io::Result<Self> {
         let arch = Arch::native().ok_or_else(|| io::Error::other("unsupported architecture"))?;
+        // Not to be ptraced or have its descriptors taken (pidfd_getfd) by a served process
+        // that can name it (one sharing its pid namespace) without CAP_SYS_PTRACE: its
+        // listeners answer for every trapped call.
+        nix::sys::prctl::set_dumpable(false)?;
         Ok(Supervisor {
             server: Server {
                 cfg,
