@@ -5,6 +5,7 @@
 //! name created in exactly that directory, never through a symlink). Nothing is looked up by
 //! name twice, so neither a swapped buffer nor a swapped symlink changes what was decided.
 
+pub mod decide;
 pub mod kind;
 pub mod walk;
 

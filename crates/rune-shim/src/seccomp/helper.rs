@@ -15,10 +15,10 @@ use nix::sys::stat::Mode;
 use serde::{Deserialize, Serialize};
 
 use super::caller::{Creds, NAMESPACES};
-use super::decide_open::{OpenCall, OpenOutcome};
 use super::open::Opener;
 use super::{channel, sys};
 use crate::handler::Policies;
+use crate::object::decide::{OpenCall, OpenOutcome};
 
 /// What the supervisor asks; the descriptors travel alongside.
 #[derive(Debug, Serialize, Deserialize)]

@@ -7,13 +7,13 @@
 use std::os::fd::{AsFd, BorrowedFd};
 
 use super::caller::{self, Caller};
-use super::decide_open::Later;
-use super::decide_open::OpenCall;
 use super::helper::Request;
 use super::serve::{Deferred, LaterEvent, Reply, Served, Wait};
 use super::supervisor::Server;
 use super::sys::{self, Notif};
 use crate::handler::{Call, Verdict};
+use crate::object::decide::Later;
+use crate::object::decide::OpenCall;
 
 fn read_call(name: &str, n: &Notif) -> std::io::Result<(i32, OpenCall)> {
     let a = n.args;
