@@ -3,7 +3,7 @@
 //! vector a call names is checked against the program's own pages first; a call whose
 //! memory use is not described here is refused rather than forwarded unchecked.
 
-use super::memory::{Memory, read_cstr, read_u64};
+use super::memory::ProgramMemory;
 
 /// How long a buffer is.
 #[derive(Debug, Clone, Copy)]
@@ -188,7 +188,7 @@ fn uses(name: &str, a: &[u64; 6]) -> Option<Vec<Use>> {
 
 /// Whether every piece of memory the call names is the program's, with the access the
 /// kernel will make; `None` when the call's memory use is unknown.
-pub fn check(mem: &Memory, name: &str, a: &[u64; 6]) -> Option<bool> {
+pub fn check(mem: &dyn ProgramMemory, name: &str, a: &[u64; 6]) -> Option<bool> {
     let ok = uses(name, a)?.into_iter().all(|u| match u {
         Read(i, len) | Write(i, len) => {
             let n = match len {
@@ -199,13 +199,10 @@ pub fn check(mem: &Memory, name: &str, a: &[u64; 6]) -> Option<bool> {
             // NULL (or nothing) is for the kernel to refuse or to skip, never the shim's.
             a[i] == 0 || n == 0 || mem.readable(a[i], n, matches!(u, Write(..)))
         }
-        Path(i) => a[i] == 0 || read_cstr(mem, a[i], 4096).is_some(),
+        Path(i) => a[i] == 0 || mem.read_cstr(a[i], 4096).is_some(),
         Iov(p, n, write) => {
             (0..a[n].min(1024)).all(|k| {
-                let (base, len) = (
-                    read_u64(mem, a[p] + 16 * k),
-                    read_u64(mem, a[p] + 16 * k + 8),
-                );
+                let (base, len) = (mem.read_u64(a[p] + 16 * k), mem.read_u64(a[p] + 16 * k + 8));
                 match (base, len) {
                     (Some(b), Some(l)) => b == 0 || l == 0 || mem.readable(b, l, write),
                     _ => false,

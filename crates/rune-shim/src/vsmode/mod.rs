@@ -5,21 +5,30 @@
 //! core the seccomp backend uses (`serve.rs`) and resumes the program. The program's pages
 //! carry the U bit in a VS-stage table of the shim's making (`memory.rs`); the shim's do not.
 
-#[cfg(target_arch = "riscv64")]
+// The logic, built on every host so that its tests run there (against `fake::FakeMemory`);
+// only riscv64 runs it.
+#[cfg_attr(not(target_arch = "riscv64"), allow(dead_code))]
 mod args;
+pub mod elf;
+#[cfg(test)]
+mod fake;
+#[cfg_attr(not(target_arch = "riscv64"), allow(dead_code))]
+mod load;
+#[cfg_attr(not(target_arch = "riscv64"), allow(dead_code))]
+mod memory;
+#[cfg_attr(not(target_arch = "riscv64"), allow(dead_code))]
+mod pages;
+#[cfg_attr(not(target_arch = "riscv64"), allow(dead_code))]
+mod signal;
+// What touches the hart, the raw memory of this process or /dev/rune.
 #[cfg(target_arch = "riscv64")]
 mod dev;
-pub mod elf;
-#[cfg(target_arch = "riscv64")]
-mod load;
 #[cfg(target_arch = "riscv64")]
 mod lookup;
 #[cfg(target_arch = "riscv64")]
-mod memory;
+mod pagetable;
 #[cfg(target_arch = "riscv64")]
 mod serve;
-#[cfg(target_arch = "riscv64")]
-mod signal;
 #[cfg(target_arch = "riscv64")]
 mod sys;
 #[cfg(target_arch = "riscv64")]
@@ -89,9 +98,9 @@ pub fn run(
     vcpu.set_kick(sys::pending_word())
         .map_err(VsError::Device)?;
     let path = find_program(&argv[0])?;
-    let mut mem = memory::Memory::new().map_err(|e| VsError::Io("page table".into(), e))?;
+    let mut mem = pagetable::Memory::new().map_err(|e| VsError::Io("page table".into(), e))?;
     let setup = |e| VsError::Io("the VS-mode runtime".into(), e);
-    let frame = memory::anonymous(memory::PAGE, 0, false).map_err(setup)?;
+    let frame = pagetable::anonymous(memory::PAGE, 0, false).map_err(setup)?;
     mem.map_shim(frame, false).map_err(setup)?;
     let (vector, vector_end) = trap::vector_pages();
     for page in (vector..vector_end).step_by(memory::PAGE as usize) {
@@ -101,9 +110,23 @@ pub fn run(
     for page in (fast..fast + trap::FAST_CALLS * 16).step_by(memory::PAGE as usize) {
         mem.map_shim(page, false).map_err(setup)?;
     }
-    memory::set_frame_word(frame, trap::F_FAST, fast);
+    pagetable::set_frame_word(frame, trap::F_FAST, fast);
     let envp: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
-    let loaded = load::load(&mut mem, &path, argv, &envp)?;
+    let ids = [
+        nix::unistd::getuid().as_raw(),
+        nix::unistd::geteuid().as_raw(),
+        nix::unistd::getgid().as_raw(),
+        nix::unistd::getegid().as_raw(),
+    ]
+    .map(u64::from);
+    let mut host = load::Host {
+        random: &mut load::random_u64,
+        read: &mut |p| std::fs::read(p),
+        hwcap: load::hwcap(),
+        vdso: load::vdso(),
+        ids,
+    };
+    let loaded = load::load(&mut mem, &mut host, &path, argv, &envp)?;
 
     let mut st = RuneVcpuState::default();
     st.regs.pc = loaded.entry;
@@ -132,7 +155,7 @@ pub fn run(
     let mut rt = serve::Runtime {
         st,
         mem,
-        frame,
+        frame: pagetable::RawFrame(frame),
         policies,
         oci,
         events,
@@ -188,7 +211,8 @@ pub fn run(
 #[cfg(target_arch = "riscv64")]
 fn fast_table(policies: &Policies, oci: Option<&OciProfile>) -> std::io::Result<u64> {
     use crate::handler::Verdict;
-    let table = memory::anonymous(trap::FAST_CALLS * 16, 0, false)?;
+    let len = trap::FAST_CALLS * 16;
+    let table = pagetable::anonymous(len, 0, false)?;
     for nr in 0..trap::FAST_CALLS {
         let Some(name) = crate::syscalls::Arch::Riscv64.name(nr as i32) else {
             continue;
@@ -210,7 +234,7 @@ fn fast_table(policies: &Policies, oci: Option<&OciProfile>) -> std::io::Result<
             .iter()
             .flat_map(|w| w.to_le_bytes())
             .collect();
-        memory::fill(table + nr * 16, &entry);
+        pagetable::fill_shim(table, len, nr * 16, &entry);
     }
     Ok(table)
 }

@@ -46,8 +46,7 @@ pub fn own_fd(fd: std::os::fd::RawFd) -> std::os::fd::OwnedFd {
     unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
 }
 
-/// The kernel's `struct sigaction` on riscv64: handler, flags, mask (no restorer).
-pub type KernelSigaction = [u64; 3];
+use super::signal::{KernelSigaction, SignalHost};
 
 /// Sets (with `new`) and returns the process's own disposition of `sig`, unchanged: what the
 /// kernel keeps for the signals the program leaves to it (default and ignore).
@@ -161,4 +160,32 @@ pub fn requeue(sig: i32, info: &[u64; 16]) {
             0,
         ],
     );
+}
+
+/// The process's own signal state, for the signal machinery.
+#[derive(Debug, Clone, Copy)]
+pub struct Kernel;
+
+impl SignalHost for Kernel {
+    fn mask(&self) -> u64 {
+        mask()
+    }
+    fn set_mask(&self, m: u64) {
+        set_mask(m)
+    }
+    fn take_pending(&self) -> Option<(i32, [u64; 16])> {
+        take_pending()
+    }
+    fn repend(&self, sig: i32, info: &[u64; 16]) {
+        repend(sig, info)
+    }
+    fn requeue(&self, sig: i32, info: &[u64; 16]) {
+        requeue(sig, info)
+    }
+    fn sigaction(&self, sig: i32, new: Option<KernelSigaction>) -> Result<KernelSigaction, i32> {
+        host_sigaction(sig, new)
+    }
+    fn catch(&self, sig: i32) -> Result<(), i32> {
+        catch(sig)
+    }
 }

@@ -12,7 +12,7 @@ pub const HCALL_TRAP: u64 = 0x5254_5250;
 pub const HCALL_HANDLER_FAULT: u64 = 0x5254_4846;
 
 /// Frame layout, in u64 words: x0..x31 (x0 unused), then these (and sstatus at 35).
-pub const F_PC: usize = 32;
+pub const F_PC: usize = super::signal::F_PC;
 pub const F_CAUSE: usize = 33;
 pub const F_TVAL: usize = 34;
 /// The fast-path table: `FAST_CALLS` entries of (1 = answer with the value, value).
