@@ -168,41 +168,9 @@ impl Runtime {
         }
     }
 
+    /// The descriptor arguments, from the system-call table.
     fn touches_own_fd(&self, name: &str, args: &[u64; 6]) -> bool {
-        let fd_first = matches!(
-            name,
-            "read"
-                | "write"
-                | "pread64"
-                | "pwrite64"
-                | "readv"
-                | "writev"
-                | "close"
-                | "dup"
-                | "dup3"
-                | "fcntl"
-                | "ioctl"
-                | "fstat"
-                | "lseek"
-                | "fsync"
-                | "fdatasync"
-                | "ftruncate"
-                | "fchmod"
-                | "fchown"
-                | "getdents64"
-                | "sendfile"
-                | "splice"
-                | "mmap"
-                | "flock"
-                | "fstatfs"
-                | "preadv"
-                | "pwritev"
-                | "close_range"
-        );
-        let is_own = |v: u64| self.own_fds.iter().any(|&fd| fd as u64 == v);
-        (fd_first && is_own(args[if name == "mmap" { 4 } else { 0 }]))
-            || (name == "dup3" && is_own(args[1]))
-            || (name == "close_range")
+        args::names_fd(name, args, &self.own_fds)
     }
 
     fn call(&mut self, name: &str, nr: u64, args: [u64; 6]) -> i64 {
