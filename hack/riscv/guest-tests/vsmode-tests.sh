@@ -9,6 +9,30 @@ fail() {
 vs() {
 	rune-shim run --backend vsmode "$@"
 }
+# u64 FILE OFFSET [VALUE]: reads (or writes) a little-endian u64 of FILE at OFFSET.
+u64() {
+	if [ $# = 2 ]; then
+		od -An -t u8 -j "$2" -N 8 "$1" | tr -d ' '
+		return
+	fi
+	k=0 bytes=
+	while [ $k -lt 8 ]; do
+		bytes="$bytes\\$(printf %o $((($3 >> (8 * k)) & 255)))"
+		k=$((k + 1))
+	done
+	printf "$bytes" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+# phdrs FILE: the offsets of FILE's PT_LOAD program headers.
+phdrs() {
+	phoff=$(u64 "$1" 32)
+	n=$(od -An -t u2 -j 56 -N 2 "$1" | tr -d ' ')
+	i=0
+	while [ $i -lt "$n" ]; do
+		at=$((phoff + 56 * i))
+		[ "$(od -An -t u4 -j $at -N 4 "$1" | tr -d ' ')" = 1 ] && echo $at
+		i=$((i + 1))
+	done
+}
 setup() {
 	echo foo >/tmp/foo.txt
 	echo bar >/tmp/bar.txt
@@ -145,6 +169,40 @@ attacks)
 			fail "$a: $out"
 		fi
 	done
+	;;
+elf-hostile)
+	# Crafted programs: each refused before it runs, by the field that is wrong, and the
+	# unmodified copy runs (the positive control).
+	cp $bin/vu_hello /tmp/prog
+	[ "$(vs --policy $pol/actions.json -- /tmp/prog | head -1)" = "$($bin/vu_hello | head -1)" ] ||
+		fail "the unmodified copy does not run"
+	first=$(phdrs /tmp/prog | head -1)
+	# p_filesz past p_memsz: the file's bytes would land past the segment's memory
+	cp $bin/vu_hello /tmp/bad
+	u64 /tmp/bad $((first + 32)) $(($(u64 /tmp/bad $((first + 40))) + 4096))
+	out=$(vs --policy $pol/actions.json -- /tmp/bad 2>&1)
+	[ $? = 125 ] || fail "p_filesz > p_memsz ran: $out"
+	echo "$out" | grep -q "p_filesz" || fail "p_filesz > p_memsz: not named: $out"
+	echo "$out"
+	# p_vaddr + p_memsz wrapping around the address space
+	cp $bin/vu_hello /tmp/bad
+	u64 /tmp/bad $((first + 40)) $((-4096))
+	out=$(vs --policy $pol/actions.json -- /tmp/bad 2>&1)
+	[ $? = 125 ] || fail "a wrapping segment ran: $out"
+	echo "$out" | grep -q "p_vaddr + p_memsz\|p_filesz" || fail "a wrapping segment: not named: $out"
+	echo "$out"
+	# every segment (and the entry) moved onto the shim's own text at 1 GiB
+	cp $bin/vu_hello /tmp/bad
+	lo=$(u64 /tmp/bad $((first + 16)))
+	delta=$((0x40000000 - (lo & ~4095)))
+	for at in $(phdrs /tmp/bad); do
+		u64 /tmp/bad $((at + 16)) $(($(u64 /tmp/bad $((at + 16))) + delta))
+	done
+	u64 /tmp/bad 24 $(($(u64 /tmp/bad 24) + delta))
+	out=$(vs --policy $pol/actions.json -- /tmp/bad 2>&1)
+	[ $? = 125 ] || fail "a program over the shim ran: $out"
+	echo "$out" | grep -q "already mapped" || fail "a program over the shim: not named: $out"
+	echo "$out"
 	;;
 unsupported)
 	# fork, exec and threads: ENOSYS and an event, for now

@@ -3,6 +3,7 @@
 //! written where the program has no business.
 
 use std::collections::{BTreeMap, BTreeSet};
+
 use std::io;
 
 use super::load::Space;
@@ -13,15 +14,20 @@ use super::pages::{PAGE, Pages, page_of, pages};
 pub struct FakeMemory {
     pub record: Pages,
     bytes: std::cell::RefCell<BTreeMap<u64, Vec<u8>>>,
-    /// Pages mapped at all (the program's, the shim's, staged ones).
-    mapped: BTreeSet<u64>,
+    /// Ranges mapped at all (the program's, the shim's, staged ones).
+    mapped: Vec<(u64, u64)>,
     shim: BTreeSet<u64>,
     staged: Vec<(u64, u64)>,
     lent: BTreeMap<u64, i32>,
     next_anywhere: u64,
     /// Every write that reached a page of the shim (must stay empty).
     pub shim_writes: std::cell::RefCell<Vec<u64>>,
+    /// Every range the loader filled.
+    pub fills: Vec<(u64, u64)>,
 }
+
+/// The most a fake mapping takes (the host's memory, as far as the tests go).
+const MAP_MAX: u64 = 256 << 20;
 
 impl FakeMemory {
     pub fn new() -> Self {
@@ -33,16 +39,14 @@ impl FakeMemory {
 
     /// Maps [addr, addr + len) as the program's, zeroed.
     pub fn give(&mut self, addr: u64, len: u64, prot: i32) {
-        for p in pages(addr, len) {
-            self.mapped.insert(p);
-        }
+        self.mapped.push((addr, addr + len));
         self.record.give(addr, len, prot);
     }
 
     /// Maps [addr, addr + len) as the shim's.
     pub fn shim(&mut self, addr: u64, len: u64) {
+        self.mapped.push((addr, addr + len));
         for p in pages(addr, len) {
-            self.mapped.insert(p);
             self.shim.insert(p);
         }
     }
@@ -123,13 +127,15 @@ impl Space for FakeMemory {
         if len == 0 || addr % PAGE != 0 || len % PAGE != 0 || addr.checked_add(len).is_none() {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
-        if pages(addr, len).any(|p| self.mapped.contains(&p)) {
+        if len > MAP_MAX {
+            return Err(io::Error::from_raw_os_error(libc::ENOMEM));
+        }
+        let end = addr + len;
+        if self.mapped.iter().any(|&(lo, hi)| addr < hi && lo < end) {
             return Err(io::Error::from_raw_os_error(libc::EEXIST));
         }
-        for p in pages(addr, len) {
-            self.mapped.insert(p);
-        }
-        self.staged.push((addr, addr + len));
+        self.mapped.push((addr, end));
+        self.staged.push((addr, end));
         Ok(())
     }
 
@@ -143,9 +149,9 @@ impl Space for FakeMemory {
     fn unmap(&mut self, addr: u64, len: u64) {
         if self.staged(addr, len) {
             for p in pages(addr, len) {
-                self.mapped.remove(&p);
                 self.bytes.borrow_mut().remove(&p);
             }
+            self.mapped.retain(|&(lo, _)| lo != addr);
             self.record.take(addr, len);
             self.staged.retain(|&(lo, _)| lo != addr);
         }
@@ -155,6 +161,7 @@ impl Space for FakeMemory {
         if !self.staged(addr, bytes.len() as u64) {
             return Err(io::Error::from_raw_os_error(libc::EFAULT));
         }
+        self.fills.push((addr, addr + bytes.len() as u64));
         for (i, b) in bytes.iter().enumerate() {
             self.poke(addr + i as u64, *b);
         }

@@ -85,29 +85,43 @@ fn elf_err(path: &str, e: elf::ElfError) -> VsError {
     VsError::Elf(path.to_owned(), e)
 }
 
+/// The largest span of pages an image may cover.
+const IMAGE_MAX: u64 = 1 << 32;
+/// Where a position-independent image goes: a random page-aligned base in [4 GiB, 256 GiB)
+/// with all of the image below 256 GiB (inside even an Sv39 user half), like a PIE under the
+/// kernel's ASLR.
+const DYN_BASE: std::ops::Range<u64> = 1 << 32..256 << 30;
+
 fn map_image(mem: &mut impl Space, host: &mut Host<'_>, path: &str) -> Result<Image, VsError> {
     let bytes = (host.read)(path).map_err(|e| VsError::Io(path.to_owned(), e))?;
     let exe = elf::parse(&bytes).map_err(|e| elf_err(path, e))?;
-    let lo = page_of(exe.segments.iter().map(|s| s.vaddr).min().unwrap_or(0));
-    let hi = exe
+    // parse() leaves the segments ascending, disjoint, and below USER_TOP.
+    let lo = page_of(exe.segments[0].vaddr);
+    let end = exe
         .segments
         .iter()
-        .map(|s| s.vaddr.saturating_add(s.memsz))
+        .map(|s| s.range().end)
         .max()
-        .and_then(page_up)
-        .unwrap_or(0);
+        .unwrap_or(lo);
+    let hi = page_up(end).unwrap_or(elf::USER_TOP);
+    // A position-independent image's addresses are offsets from its base: all below 4 GiB.
+    if hi - lo > IMAGE_MAX || (exe.kind == ET_DYN && hi > IMAGE_MAX) {
+        return Err(elf_err(path, elf::ElfError::TooLarge(hi - lo)));
+    }
     let load_err = |e| VsError::Io(format!("{path}: mapping its segments"), e);
-    // A position-independent image goes at a random base between 4 GiB and 256 GiB, like a
-    // PIE under the kernel's ASLR; a few tries in case the place is taken.
     let mut tries = 0;
     let base = loop {
         let base = if exe.kind == ET_DYN {
-            (1 << 32) + page_of((host.random)() % (252 << 30))
+            let room = DYN_BASE.end - DYN_BASE.start - hi;
+            DYN_BASE.start + page_of((host.random)() % room)
         } else {
             0
         };
         match mem.map_fixed(base + lo, hi - lo) {
             Ok(()) => break base,
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) && exe.kind != ET_DYN => {
+                return Err(elf_err(path, elf::ElfError::Occupied(lo..hi)));
+            }
             Err(e) if exe.kind != ET_DYN || tries == 8 => return Err(load_err(e)),
             Err(_) => tries += 1,
         }
@@ -147,7 +161,7 @@ fn place(
             .ok()
             .zip(usize::try_from(s.offset.saturating_add(s.filesz)).ok())
             .and_then(|(from, to)| bytes.get(from..to))
-            .ok_or(Placing::Elf(elf::ElfError::Truncated))?;
+            .ok_or(Placing::Elf(elf::ElfError::Truncated { field: "p_offset" }))?;
         mem.fill(base + s.vaddr, file).map_err(Placing::Io)?;
     }
     // Each page gets the union of the segments on it; the gaps between them get nothing.
@@ -461,5 +475,138 @@ pub(super) mod tests {
         assert!(load_bytes(&mut m, file, 1).is_err());
         assert_eq!(m.shim_bytes(0x1_1000, PAGE), vec![0; PAGE as usize]);
         assert!(m.shim_writes.borrow().is_empty());
+    }
+
+    /// Hostile headers: a valid two-segment program with fields of its headers replaced by
+    /// values chosen to break arithmetic, then loaded against a fake memory holding shim
+    /// pages where a mutated segment may land.
+    mod hostile {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        const SHIMS: [(u64, u64); 3] = [
+            (0x40_0000, 0x1000),
+            (0x1_1000_0000, 0x10_0000),
+            (0x3_0000_0000, 0x1000),
+        ];
+
+        static OUTCOMES: std::sync::Mutex<(u32, u32)> = std::sync::Mutex::new((0, 0));
+
+        fn interesting() -> impl Strategy<Value = u64> {
+            prop_oneof![
+                Just(0u64),
+                Just(1),
+                Just(0xfff),
+                Just(0x1000),
+                Just(0x2000),
+                Just(0x40_0000),
+                Just(0x1_1000_0000),
+                Just(1 << 32),
+                Just(1 << 56),
+                Just(u64::MAX),
+                Just(u64::MAX - 0xfff),
+                0u64..0x10_0000,
+                // near the valid file's own addresses, sizes and offsets
+                (0x1_0000u64..0x1_6000).prop_map(|v| v & !0xff),
+                (0u64..0x3000).prop_map(|v| v & !0xff),
+                any::<u64>(),
+            ]
+        }
+
+        /// (header byte offset of a u64, u16 or u32 field, value)
+        fn mutation() -> impl Strategy<Value = (usize, u64)> {
+            let fields = prop_oneof![
+                // e_entry, e_phoff, e_phentsize, e_phnum
+                Just(24usize),
+                Just(32),
+                Just(54),
+                Just(56),
+                // p_type, p_flags, p_offset, p_vaddr, p_filesz, p_memsz, p_align of both
+                (0usize..2).prop_flat_map(|i| {
+                    prop_oneof![
+                        Just(0usize),
+                        Just(4),
+                        Just(8),
+                        Just(16),
+                        Just(32),
+                        Just(40),
+                        Just(48)
+                    ]
+                    .prop_map(move |f| 64 + 56 * i + f)
+                }),
+            ];
+            (fields, interesting())
+        }
+
+        fn mutate(mut b: Vec<u8>, muts: &[(usize, u64)]) -> Vec<u8> {
+            for &(at, v) in muts {
+                let n = match at {
+                    54 | 56 => 2,
+                    a if a >= 64 && (a - 64) % 56 < 8 => 4,
+                    _ => 8,
+                };
+                b[at..at + n].copy_from_slice(&v.to_le_bytes()[..n]);
+            }
+            b
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+            #[test]
+            fn never_a_panic_never_a_write_outside_the_accepted_segments(
+                kind in prop_oneof![Just(elf::ET_EXEC), Just(elf::ET_DYN)],
+                muts in proptest::collection::vec(mutation(), 1..5),
+                seed in 1u64..,
+            ) {
+                let file = elf_file(
+                    kind,
+                    0x1_0100,
+                    &[(0x1_0000, 0, 0x1800, 0x1800, RX), (0x1_2000, 0x2000, 0x100, 0x3000, RW)],
+                    0x2100,
+                );
+                let file = mutate(file, &muts);
+                let mut m = FakeMemory::new();
+                for (at, len) in SHIMS {
+                    m.shim(at, len);
+                }
+                let loaded = load_bytes(&mut m, file.clone(), seed);
+                prop_assert!(m.shim_writes.borrow().is_empty());
+                if std::env::var_os("RUNE_FUZZ_STATS").is_some() {
+                    eprintln!("outcomes (loaded, refused): {:?}", OUTCOMES.lock().unwrap());
+                }
+                match loaded {
+                    Ok(l) => {
+                        let exe = elf::parse(&file).expect("loaded, so it parses");
+                        let base = l.entry - exe.entry;
+                        if exe.kind == elf::ET_DYN {
+                            prop_assert!(DYN_BASE.contains(&base));
+                            let end = exe.segments.iter().map(|s| s.range().end).max().unwrap();
+                            prop_assert!(base + end <= DYN_BASE.end);
+                        } else {
+                            prop_assert_eq!(base, 0);
+                        }
+                        for &(lo, hi) in &m.fills {
+                            let in_segment = exe.segments.iter().any(|s| {
+                                lo >= base + s.vaddr && hi <= base + s.vaddr + s.filesz
+                            });
+                            let on_stack = lo >= 0x7f00_0000_0000;
+                            prop_assert!(in_segment || on_stack, "fill {lo:#x}..{hi:#x}");
+                        }
+                        OUTCOMES.lock().unwrap().0 += 1;
+                        // the pages given are exactly the segments' pages
+                        for s in &exe.segments {
+                            prop_assert!(m.record.owns(page_of(base + s.vaddr), PAGE));
+                        }
+                    }
+                    Err(e) => {
+                        // nothing half-loaded left to the program
+                        prop_assert!(m.record.is_empty(), "{e}: pages left behind");
+                        OUTCOMES.lock().unwrap().1 += 1;
+                    }
+                }
+            }
+        }
     }
 }

@@ -49,6 +49,11 @@ impl Pages {
             && pages(addr, len).all(|p| self.prot.contains_key(&p))
     }
 
+    #[cfg(test)]
+    pub fn is_empty(&self) -> bool {
+        self.prot.is_empty()
+    }
+
     /// Whether the program may read (or write) every byte of [addr, addr + len).
     pub fn readable(&self, addr: u64, len: u64, write: bool) -> bool {
         if addr.checked_add(len).is_none() {
