@@ -50,6 +50,7 @@ vst "vsmode and seccomp: every action, the same events from the same policy" act
 vst "vsmode: path rules resist .., symlinks, relative paths and dirfds" paths
 vst "vsmode: attacks on the shim end with the program killed" attacks
 vst "vsmode: crafted ELF headers are refused by the field that is wrong" elf-hostile
+vst "vsmode: an iovec a MAP_SHARED peer redirects during readv/writev never reaches the shim" race
 vst "vsmode: fork/exec give ENOSYS with an event" unsupported
 vst "vsmode: --backend auto picks vsmode on H" auto
 vst "vsmode: open rewrite and getpid cost against seccomp, ptrace, native" bench

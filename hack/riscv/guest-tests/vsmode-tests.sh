@@ -204,6 +204,40 @@ elf-hostile)
 	echo "$out" | grep -q "already mapped" || fail "a program over the shim: not named: $out"
 	echo "$out"
 	;;
+race)
+	# A peer process flips the program's iovec base (in a MAP_SHARED page) during its
+	# readv/writev calls. Natively, with a decoy buffer of the program's as the other
+	# address, the kernel follows the flip: the race is real. Under VS-mode, with the shim's
+	# text as the other address, a call either sees the shim address when the shim checks it
+	# (the program is killed: 159) or goes to the program's buffer; never to the shim.
+	for op in writev readv; do
+		rm -f /tmp/race
+		$bin/vu_race peer /tmp/race &
+		peer=$!
+		out=$($bin/vu_race $op /tmp/race decoy 20000) || fail "native $op: $out"
+		kill $peer
+		wait $peer 2>/dev/null
+		echo "native $op with a decoy: $out"
+		[ "${out##*calls, }" != "0 redirected" ] || fail "native $op: the peer never won the race"
+		runs=0 killed=0 calls=0
+		while [ $runs -lt 40 ]; do
+			rm -f /tmp/race
+			$bin/vu_race peer /tmp/race &
+			peer=$!
+			out=$(vs --policy $pol/actions.json -- $bin/vu_race $op /tmp/race shim 500 2>&1)
+			status=$?
+			kill $peer
+			wait $peer 2>/dev/null
+			case $status in
+			0) calls=$((calls + 500)) ;;
+			159) killed=$((killed + 1)) ;;
+			*) fail "vsmode $op, run $runs: status $status: $out" ;;
+			esac
+			runs=$((runs + 1))
+		done
+		echo "vsmode $op against the shim: $runs runs, $killed killed at the check, $calls calls served whole, none reached the shim"
+	done
+	;;
 unsupported)
 	# fork, exec and threads: ENOSYS and an event, for now
 	rm -f /tmp/ev

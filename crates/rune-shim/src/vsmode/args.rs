@@ -1,9 +1,9 @@
 //! Which memory and which descriptors a forwarded system call makes the kernel touch, derived
 //! from the system-call table (`syscalls::table`). The kernel runs a forwarded call with the
 //! shim's whole address space and descriptor table in reach, so every buffer, string and
-//! vector a call names is checked against the program's own pages first, and every descriptor
-//! against the shim's own; a call the table does not describe is refused rather than forwarded
-//! unchecked.
+//! vector a call names is checked against the program's own pages first (`marshal.rs`, which
+//! also copies what the kernel reads), and every descriptor against the shim's own; a call the
+//! table does not describe is refused rather than forwarded unchecked.
 
 use super::memory::ProgramMemory;
 use crate::syscalls::Arch;
@@ -20,33 +20,6 @@ pub const IOV_MAX: u64 = 1024;
 /// the call (or this command of it).
 pub fn kinds(name: &str, a: &[u64; 6]) -> Option<[Arg; 6]> {
     table::entry(name)?.resolve(a)
-}
-
-/// Whether every piece of memory the call names is the program's, with the access the
-/// kernel will make; `None` when the call's memory use is unknown.
-pub fn check(mem: &dyn ProgramMemory, name: &str, a: &[u64; 6]) -> Option<bool> {
-    let kinds = kinds(name, a)?;
-    let mut ok = true;
-    for (i, kind) in kinds.iter().enumerate() {
-        ok &= match *kind {
-            Arg::Int | Arg::Flags | Arg::Fd | Arg::DirFd | Arg::FdRange(_) | Arg::Cmd { .. } => {
-                true
-            }
-            // execve's vectors are never forwarded (the shim does the exec itself).
-            Arg::StrArray => return None,
-            // NULL is for the kernel to refuse or to skip, never the shim's.
-            Arg::Path | Arg::Str => a[i] == 0 || mem.read_cstr(a[i], PATH_MAX).is_some(),
-            Arg::Data(j) => a[i] == 0 || a[j] == 0 || mem.readable(a[i], a[j], false),
-            Arg::In(len) | Arg::Out(len) | Arg::InOut(len) => {
-                let n = len.bytes(ARCH, a);
-                let write = !matches!(kind, Arg::In(_));
-                a[i] == 0 || n == 0 || mem.readable(a[i], n, write)
-            }
-            Arg::Word => a[i] % 4 == 0 && mem.readable(a[i], 4, true),
-            Arg::Iovec { count, write } => iovecs(mem, a[i], a[count], write).is_some(),
-        };
-    }
-    Some(ok)
 }
 
 /// The iovec array at `at` with `n` entries, each buffer checked against the program's pages
@@ -99,8 +72,18 @@ pub fn names_fd(name: &str, a: &[u64; 6], own: &[i32]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::super::fake::FakeMemory;
+    use super::super::marshal::{Refusal, marshal};
     use super::super::pages::PAGE;
     use super::*;
+
+    /// Whether the call may be forwarded: yes, no (not the program's memory), unknown.
+    fn check(mem: &dyn ProgramMemory, name: &str, a: &[u64; 6]) -> Option<bool> {
+        match marshal(mem, name, a) {
+            Ok(_) => Some(true),
+            Err(Refusal::Unknown) => None,
+            Err(Refusal::NotTheProgramsMemory | Refusal::TooLarge) => Some(false),
+        }
+    }
 
     const RW: i32 = libc::PROT_READ | libc::PROT_WRITE;
     const BUF: u64 = 0x10_0000;

@@ -15,6 +15,8 @@ mod fake;
 #[cfg_attr(not(target_arch = "riscv64"), allow(dead_code))]
 mod load;
 #[cfg_attr(not(target_arch = "riscv64"), allow(dead_code))]
+mod marshal;
+#[cfg_attr(not(target_arch = "riscv64"), allow(dead_code))]
 mod memory;
 #[cfg_attr(not(target_arch = "riscv64"), allow(dead_code))]
 mod pages;

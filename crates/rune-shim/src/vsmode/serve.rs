@@ -11,6 +11,7 @@ use rune_kmod::RuneVcpuState;
 
 use super::args;
 use super::lookup::{Found, lookup, openat, refused_object};
+use super::marshal::{self, Refusal};
 use super::memory::{PAGE, ProgramMemory};
 use super::pagetable::{self, Memory, RawFrame};
 use super::signal::{self, Context, Interrupted, Signals};
@@ -312,25 +313,29 @@ impl Runtime {
     fn decide_plain(&mut self, name: &str, args: [u64; 6]) -> i64 {
         let call = Call::named(name, args);
         let (d, source) = self.policies.decide(&call);
+        let mut forwarded = None;
         if matches!(
             d.verdict,
             Verdict::Allow | Verdict::Log | Verdict::Rewrite(_)
         ) {
-            // The kernel will touch the memory the (possibly rewritten) call names.
+            // The kernel will touch the memory the (possibly rewritten) call names: checked
+            // here, and what it reads copied, so that nothing can change it after the check.
             let run = match &d.verdict {
                 Verdict::Rewrite(c) => c,
                 _ => &call,
             };
-            match args::check(&self.mem, &run.name, &run.args) {
-                None => return self.refuse(name, args, libc::ENOSYS),
-                Some(false) => self.attack(name, args),
-                Some(true) => {}
+            match marshal::marshal(&self.mem, &run.name, &run.args) {
+                Err(Refusal::Unknown) => return self.refuse(name, args, libc::ENOSYS),
+                Err(Refusal::TooLarge) => return self.refuse(name, args, libc::EINVAL),
+                Err(Refusal::NotTheProgramsMemory) => self.attack(name, args),
+                Ok(m) => forwarded = Some(m),
             }
         }
         self.act(&call, &d, source, None, |_, c| {
+            let args = forwarded.as_ref().map_or(c.args, |m| m.args);
             sys::syscall(
                 Arch::Riscv64.number(&c.name).map_or(u64::MAX, u64::from),
-                c.args,
+                args,
             )
         })
     }
