@@ -238,6 +238,27 @@ race)
 		echo "vsmode $op against the shim: $runs runs, $killed killed at the check, $calls calls served whole, none reached the shim"
 	done
 	;;
+mmu)
+	# The VS-stage mode is the widest the hart keeps in vsatp ($2: what the guest's harts
+	# implement), read back before the program runs; narrowed to modes the hart lacks, the
+	# shim refuses to run rather than leave translation Bare.
+	grep -q "mmu.*: $2" /proc/cpuinfo || fail "the guest's harts are not $2: $(grep mmu /proc/cpuinfo | head -1)"
+	out=$(RUNE_SHIM_DEBUG=1 vs --policy $pol/actions.json -- $bin/vu_hello 2>&1)
+	[ $? = 3 ] || fail "vu_hello under $2: $out"
+	echo "$out" | grep -q "VS-stage mode $2" || fail "not $2: $(echo "$out" | grep VS-stage)"
+	echo "$out" | grep "VS-stage mode"
+	wider=
+	case $2 in
+	sv48) wider=sv57 ;;
+	sv39) wider=sv57,sv48 ;;
+	esac
+	if [ -n "$wider" ]; then
+		out=$(RUNE_SHIM_VS_MODES=$wider vs --policy $pol/actions.json -- $bin/vu_hello 2>&1)
+		[ $? = 125 ] || fail "only $wider on a $2 hart: ran: $out"
+		echo "$out" | grep -q "kept none of" || fail "only $wider: unclear: $out"
+		echo "$out"
+	fi
+	;;
 unsupported)
 	# fork, exec and threads: ENOSYS and an event, for now
 	rm -f /tmp/ev

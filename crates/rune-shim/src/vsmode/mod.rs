@@ -22,6 +22,8 @@ mod memory;
 mod pages;
 #[cfg_attr(not(target_arch = "riscv64"), allow(dead_code))]
 mod signal;
+#[cfg_attr(not(target_arch = "riscv64"), allow(dead_code))]
+mod vsatp;
 // What touches the hart, the raw memory of this process or /dev/rune.
 #[cfg(target_arch = "riscv64")]
 mod dev;
@@ -54,6 +56,8 @@ pub enum VsError {
     Elf(String, elf::ElfError),
     #[error("{0}: not found in PATH")]
     NotFound(String),
+    #[error("VS-stage translation: {0}")]
+    Translation(#[from] vsatp::VsatpError),
 }
 
 /// Whether this host can run the vsmode backend.
@@ -99,20 +103,30 @@ pub fn run(
     // module raises the VS software interrupt at every entry while one is pending.
     vcpu.set_kick(sys::pending_word())
         .map_err(VsError::Device)?;
-    let path = find_program(&argv[0])?;
-    let mut mem = pagetable::Memory::new().map_err(|e| VsError::Io("page table".into(), e))?;
     let setup = |e| VsError::Io("the VS-mode runtime".into(), e);
     let frame = pagetable::anonymous(memory::PAGE, 0, false).map_err(setup)?;
-    mem.map_shim(frame, false).map_err(setup)?;
     let (vector, vector_end) = trap::vector_pages();
-    for page in (vector..vector_end).step_by(memory::PAGE as usize) {
-        mem.map_shim(page, true).map_err(setup)?;
-    }
     let fast = fast_table(&policies, oci.as_ref()).map_err(setup)?;
-    for page in (fast..fast + trap::FAST_CALLS * 16).step_by(memory::PAGE as usize) {
-        mem.map_shim(page, false).map_err(setup)?;
-    }
     pagetable::set_frame_word(frame, trap::F_FAST, fast);
+    // The shim's own VS-mode pages, in a table of the mode being tried.
+    let table = |mode| -> std::io::Result<pagetable::Memory> {
+        let mem = pagetable::Memory::new(mode)?;
+        mem.map_shim(frame, false)?;
+        for page in (vector..vector_end).step_by(memory::PAGE as usize) {
+            mem.map_shim(page, true)?;
+        }
+        for page in (fast..fast + trap::FAST_CALLS * 16).step_by(memory::PAGE as usize) {
+            mem.map_shim(page, false)?;
+        }
+        Ok(mem)
+    };
+    let modes = vsatp::candidates(std::env::var(vsatp::MODES_ENV).ok().as_deref())?;
+    let (mode, mut mem) = vsatp::choose(&modes, |mode| {
+        let mem = table(mode).map_err(setup)?;
+        let kept = probe(&vcpu, &mem, vector).map_err(VsError::Device)?;
+        Ok::<_, VsError>((mem.vsatp(), kept, mem))
+    })??;
+    let path = find_program(&argv[0])?;
     let envp: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
     let ids = [
         nix::unistd::getuid().as_raw(),
@@ -168,6 +182,9 @@ pub fn run(
         vregs,
         debug: std::env::var_os("RUNE_SHIM_DEBUG").is_some(),
     };
+    if rt.debug {
+        eprintln!("rune-shim: VS-stage mode {}", mode.name);
+    }
     rt.own_fds.push(vcpu.raw_fd());
     rt.own_fds.push(device.raw_fd());
     if let Sink::File(f) = &rt.events {
@@ -206,6 +223,32 @@ pub fn run(
             }
         }
     }
+}
+
+/// Enters VS-mode once at the probe (an `ecall` on the vector's VS-only pages) with `mem`'s
+/// vsatp, and returns the vsatp the hart held at the exit.
+#[cfg(target_arch = "riscv64")]
+fn probe(vcpu: &dev::Vcpu, mem: &pagetable::Memory, vector: u64) -> std::io::Result<u64> {
+    use rune_kmod::{RUNE_EXIT_HYPERCALL, RUNE_EXIT_SIGNAL, RUNE_MODE_VS, RuneVcpuState};
+
+    for _ in 0..16 {
+        let mut st = RuneVcpuState::default();
+        st.regs.pc = trap::probe_pc();
+        st.regs.mode = RUNE_MODE_VS;
+        st.csrs.vstvec = vector;
+        st.csrs.vsatp = mem.vsatp();
+        vcpu.enter(&mut st)?;
+        match st.exit.reason {
+            RUNE_EXIT_HYPERCALL if st.regs.get(17) == trap::HCALL_PROBE => {
+                return Ok(st.csrs.vsatp);
+            }
+            // a host interrupt or signal came first: again
+            RUNE_EXIT_SIGNAL => continue,
+            // anything else (a fault fetching the probe): the mode did not work
+            _ => return Ok(0),
+        }
+    }
+    Err(std::io::Error::from_raw_os_error(libc::EINTR))
 }
 
 /// The answers the VS-mode vector gives by itself: per call number, (1, value) when the

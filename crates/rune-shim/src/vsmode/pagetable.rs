@@ -13,6 +13,7 @@ use super::load::Space;
 use super::memory::ProgramMemory;
 use super::pages::{PAGE, Pages, pages};
 use super::sys;
+use super::vsatp::{Mode, vsatp};
 
 const V: u64 = 1 << 0;
 const R: u64 = 1 << 1;
@@ -65,36 +66,21 @@ fn leaf_bits(prot: i32) -> u64 {
     if bits == 0 { 0 } else { bits | V | U | A }
 }
 
-/// The host's paging mode, from /proc/cpuinfo: (vsatp.MODE, levels).
-fn host_mode() -> (u64, usize) {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    match cpuinfo.lines().find_map(|l| {
-        l.strip_prefix("mmu")
-            .map(|v| v.trim_start_matches([' ', '\t', ':']))
-    }) {
-        Some("sv39") => (8, 3),
-        Some("sv48") => (9, 4),
-        _ => (10, 5),
-    }
-}
-
 #[derive(Debug)]
 pub struct Memory {
     root: u64,
-    mode: u64,
-    levels: usize,
+    mode: Mode,
     pages: Pages,
     /// Memory the loader mapped for the program and may still fill (before it is given).
     staged: Vec<(u64, u64)>,
 }
 
 impl Memory {
-    pub fn new() -> io::Result<Self> {
-        let (mode, levels) = host_mode();
+    /// An empty table of `mode`.
+    pub fn new(mode: Mode) -> io::Result<Self> {
         Ok(Memory {
             root: anonymous(PAGE, 0, false)?,
             mode,
-            levels,
             pages: Pages::default(),
             staged: Vec::new(),
         })
@@ -102,12 +88,12 @@ impl Memory {
 
     /// vsatp for this table (ASID 0).
     pub fn vsatp(&self) -> u64 {
-        (self.mode << 60) | (self.root / PAGE)
+        vsatp(self.mode, self.root)
     }
 
     fn slot(&self, va: u64, create: bool) -> io::Result<Option<u64>> {
         let mut table = self.root;
-        for level in (1..self.levels).rev() {
+        for level in (1..self.mode.levels).rev() {
             let slot = table + ((va >> (12 + 9 * level)) & 0x1ff) * 8;
             // SAFETY: `slot` is inside a page-table page this structure allocated.
             let pte = unsafe { std::ptr::read_volatile(slot as *const u64) };
