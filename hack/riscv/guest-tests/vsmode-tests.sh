@@ -259,6 +259,36 @@ mmu)
 		echo "$out"
 	fi
 	;;
+fds)
+	# The shim's descriptors sit high: a shell's `exec 3>file` works as natively, and the
+	# program cannot take them over with dup3 or close them.
+	rm -f /tmp/fd3
+	sh -c 'exec 3>/tmp/fd3 && echo native >&3' || fail "natively"
+	[ "$(cat /tmp/fd3)" = native ] || fail "natively: $(cat /tmp/fd3)"
+	out=$(vs --policy $pol/actions.json -- sh -c 'exec 3>/tmp/fd3 && echo vsmode >&3' 2>&1) ||
+		fail "exec 3>file under vsmode: $out"
+	[ "$(cat /tmp/fd3)" = vsmode ] || fail "under vsmode fd 3 wrote '$(cat /tmp/fd3)'"
+	out=$(vs --policy $pol/actions.json -- ls -l /proc/self/fd 2>&1) || fail "ls: $out"
+	low=$(echo "$out" | awk '$9 ~ /^[0-9]+$/ && $9 < 64 && /rune|anon_inode/')
+	[ -z "$low" ] || fail "a shim descriptor below 64: $low"
+	echo "the shim's own, seen by the program: $(echo "$out" | awk '/rune|anon_inode/ {printf "%s -> %s; ", $9, $11}')"
+	# the program naming them: refused
+	out=$(vs --policy $pol/actions.json -- sh -c 'exec 1017>&1' 2>&1)
+	[ $? != 0 ] || fail "dup onto a reserved descriptor was allowed"
+	echo "exec 1017>&1: refused ($out)"
+	;;
+sigill)
+	native=$($bin/vu_sigill) || fail "natively: $native"
+	out=$(vs --policy $pol/actions.json -- $bin/vu_sigill 2>&1) || fail "under vsmode: $out"
+	[ "$out" = "$native" ] || fail "under vsmode '$out', natively '$native'"
+	echo "$out"
+	$bin/vu_sigill nohandler >/dev/null 2>&1
+	n=$?
+	vs --policy $pol/actions.json -- $bin/vu_sigill nohandler >/dev/null 2>&1
+	v=$?
+	[ $n = 132 ] && [ $v = 132 ] || fail "without a handler: status $v, natively $n (132 is SIGILL)"
+	echo "without a handler: SIGILL (132) both"
+	;;
 unsupported)
 	# fork, exec and threads: ENOSYS and an event, for now
 	rm -f /tmp/ev

@@ -168,6 +168,11 @@ pub fn run(
     if let Some(p) = &oci {
         crate::seccomp::sys::install_plain(p.program()).map_err(setup)?;
     }
+    // The shim's descriptors at reserved high numbers, out of the way of the program's.
+    let events = match events {
+        Sink::File(f) => Sink::File(sys::reserve_fd(f).map_err(setup)?),
+        other => other,
+    };
     let mut rt = serve::Runtime {
         st,
         mem,
@@ -213,10 +218,13 @@ pub fn run(
                 );
                 sys::die_by(libc::SIGSYS);
             }
-            RUNE_EXIT_FAULT => sys::die_by(match debug_fault(st).exit.scause {
-                20 | 21 | 23 => libc::SIGSEGV,
-                _ => libc::SIGILL,
-            }),
+            // A trap of the program's that the module took instead of the vector (those
+            // not delegated: illegal and virtual instructions, guest-page faults): a fault
+            // of the program, for its handler like any other.
+            RUNE_EXIT_FAULT => {
+                let (cause, tval) = (debug_fault(st).exit.scause, st.exit.stval);
+                rt.fault_exit(cause, tval);
+            }
             _ => {
                 eprintln!("rune-shim: unexpected exit {:?}", st.exit);
                 sys::die_by(libc::SIGSYS);

@@ -81,6 +81,34 @@ impl Runtime {
         }
     }
 
+    /// A program trap the module served instead of the vector (`RUNE_EXIT_FAULT` in VU-mode):
+    /// its registers come in `st`, so they go through the frame the signal machinery works
+    /// on and back, and the program goes on in its handler (or dies by the signal).
+    pub fn fault_exit(&mut self, cause: u64, tval: u64) {
+        // A guest-page fault is an address outside the process: the program's page fault.
+        let cause = match cause {
+            20 => 12,
+            21 => 13,
+            23 => 15,
+            c => c,
+        };
+        let frame = self.frame.0;
+        for x in 1..32 {
+            pagetable::set_frame_word(frame, x, self.st.regs.get(x));
+        }
+        pagetable::set_frame_word(frame, F_PC, self.st.regs.pc);
+        pagetable::set_frame_word(frame, F_CAUSE, cause);
+        pagetable::set_frame_word(frame, F_TVAL, tval);
+        self.fault(cause);
+        if sys::any_pending() {
+            self.deliver(None, None);
+        }
+        for x in 1..32 {
+            self.st.regs.set(x, self.reg(x));
+        }
+        self.st.regs.pc = self.reg(F_PC);
+    }
+
     /// The signal machinery and what it works on.
     fn signals(&mut self) -> (&mut Signals, Context<'_>) {
         let Runtime {
