@@ -49,6 +49,11 @@ vst "vsmode and seccomp: the OCI profile's denial stands over an emulation" oci
 vst "vsmode and seccomp: every action, the same events from the same policy" actions
 vst "vsmode: path rules resist .., symlinks, relative paths and dirfds" paths
 vst "vsmode: attacks on the shim end with the program killed" attacks
+vst "vsmode: crafted ELF headers are refused by the field that is wrong" elf-hostile
+vst "vsmode: an iovec a MAP_SHARED peer redirects during readv/writev never reaches the shim" race
+t "vsmode: the VS-stage mode read back from the hart (sv57)" sh $bin/vsmode-tests.sh mmu sv57
+vst "vsmode: the shim's descriptors are out of the program's way (exec 3>file works)" fds
+vst "vsmode: illegal instructions reach the program's SIGILL handler" sigill
 vst "vsmode: fork/exec give ENOSYS with an event" unsupported
 vst "vsmode: --backend auto picks vsmode on H" auto
 vst "vsmode: open rewrite and getpid cost against seccomp, ptrace, native" bench

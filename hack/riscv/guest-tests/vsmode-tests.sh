@@ -9,6 +9,30 @@ fail() {
 vs() {
 	rune-shim run --backend vsmode "$@"
 }
+# u64 FILE OFFSET [VALUE]: reads (or writes) a little-endian u64 of FILE at OFFSET.
+u64() {
+	if [ $# = 2 ]; then
+		od -An -t u8 -j "$2" -N 8 "$1" | tr -d ' '
+		return
+	fi
+	k=0 bytes=
+	while [ $k -lt 8 ]; do
+		bytes="$bytes\\$(printf %o $((($3 >> (8 * k)) & 255)))"
+		k=$((k + 1))
+	done
+	printf "$bytes" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+# phdrs FILE: the offsets of FILE's PT_LOAD program headers.
+phdrs() {
+	phoff=$(u64 "$1" 32)
+	n=$(od -An -t u2 -j 56 -N 2 "$1" | tr -d ' ')
+	i=0
+	while [ $i -lt "$n" ]; do
+		at=$((phoff + 56 * i))
+		[ "$(od -An -t u4 -j $at -N 4 "$1" | tr -d ' ')" = 1 ] && echo $at
+		i=$((i + 1))
+	done
+}
 setup() {
 	echo foo >/tmp/foo.txt
 	echo bar >/tmp/bar.txt
@@ -145,6 +169,125 @@ attacks)
 			fail "$a: $out"
 		fi
 	done
+	;;
+elf-hostile)
+	# Crafted programs: each refused before it runs, by the field that is wrong, and the
+	# unmodified copy runs (the positive control).
+	cp $bin/vu_hello /tmp/prog
+	[ "$(vs --policy $pol/actions.json -- /tmp/prog | head -1)" = "$($bin/vu_hello | head -1)" ] ||
+		fail "the unmodified copy does not run"
+	first=$(phdrs /tmp/prog | head -1)
+	# p_filesz past p_memsz: the file's bytes would land past the segment's memory
+	cp $bin/vu_hello /tmp/bad
+	u64 /tmp/bad $((first + 32)) $(($(u64 /tmp/bad $((first + 40))) + 4096))
+	out=$(vs --policy $pol/actions.json -- /tmp/bad 2>&1)
+	[ $? = 125 ] || fail "p_filesz > p_memsz ran: $out"
+	echo "$out" | grep -q "p_filesz" || fail "p_filesz > p_memsz: not named: $out"
+	echo "$out"
+	# p_vaddr + p_memsz wrapping around the address space
+	cp $bin/vu_hello /tmp/bad
+	u64 /tmp/bad $((first + 40)) $((-4096))
+	out=$(vs --policy $pol/actions.json -- /tmp/bad 2>&1)
+	[ $? = 125 ] || fail "a wrapping segment ran: $out"
+	echo "$out" | grep -q "p_vaddr + p_memsz\|p_filesz" || fail "a wrapping segment: not named: $out"
+	echo "$out"
+	# every segment (and the entry) moved onto the shim's own text at 1 GiB
+	cp $bin/vu_hello /tmp/bad
+	lo=$(u64 /tmp/bad $((first + 16)))
+	delta=$((0x40000000 - (lo & ~4095)))
+	for at in $(phdrs /tmp/bad); do
+		u64 /tmp/bad $((at + 16)) $(($(u64 /tmp/bad $((at + 16))) + delta))
+	done
+	u64 /tmp/bad 24 $(($(u64 /tmp/bad 24) + delta))
+	out=$(vs --policy $pol/actions.json -- /tmp/bad 2>&1)
+	[ $? = 125 ] || fail "a program over the shim ran: $out"
+	echo "$out" | grep -q "already mapped" || fail "a program over the shim: not named: $out"
+	echo "$out"
+	;;
+race)
+	# A peer process flips the program's iovec base (in a MAP_SHARED page) during its
+	# readv/writev calls. Natively, with a decoy buffer of the program's as the other
+	# address, the kernel follows the flip: the race is real. Under VS-mode, with the shim's
+	# text as the other address, a call either sees the shim address when the shim checks it
+	# (the program is killed: 159) or goes to the program's buffer; never to the shim.
+	for op in writev readv; do
+		rm -f /tmp/race
+		$bin/vu_race peer /tmp/race &
+		peer=$!
+		out=$($bin/vu_race $op /tmp/race decoy 20000) || fail "native $op: $out"
+		kill $peer
+		wait $peer 2>/dev/null
+		echo "native $op with a decoy: $out"
+		[ "${out##*calls, }" != "0 redirected" ] || fail "native $op: the peer never won the race"
+		runs=0 killed=0 calls=0
+		while [ $runs -lt 40 ]; do
+			rm -f /tmp/race
+			$bin/vu_race peer /tmp/race &
+			peer=$!
+			out=$(vs --policy $pol/actions.json -- $bin/vu_race $op /tmp/race shim 500 2>&1)
+			status=$?
+			kill $peer
+			wait $peer 2>/dev/null
+			case $status in
+			0) calls=$((calls + 500)) ;;
+			159) killed=$((killed + 1)) ;;
+			*) fail "vsmode $op, run $runs: status $status: $out" ;;
+			esac
+			runs=$((runs + 1))
+		done
+		echo "vsmode $op against the shim: $runs runs, $killed killed at the check, $calls calls served whole, none reached the shim"
+	done
+	;;
+mmu)
+	# The VS-stage mode is the widest the hart keeps in vsatp ($2: what the guest's harts
+	# implement), read back before the program runs; narrowed to modes the hart lacks, the
+	# shim refuses to run rather than leave translation Bare.
+	grep -q "mmu.*: $2" /proc/cpuinfo || fail "the guest's harts are not $2: $(grep mmu /proc/cpuinfo | head -1)"
+	out=$(RUNE_SHIM_DEBUG=1 vs --policy $pol/actions.json -- $bin/vu_hello 2>&1)
+	[ $? = 3 ] || fail "vu_hello under $2: $out"
+	echo "$out" | grep -q "VS-stage mode $2" || fail "not $2: $(echo "$out" | grep VS-stage)"
+	echo "$out" | grep "VS-stage mode"
+	wider=
+	case $2 in
+	sv48) wider=sv57 ;;
+	sv39) wider=sv57,sv48 ;;
+	esac
+	if [ -n "$wider" ]; then
+		out=$(RUNE_SHIM_VS_MODES=$wider vs --policy $pol/actions.json -- $bin/vu_hello 2>&1)
+		[ $? = 125 ] || fail "only $wider on a $2 hart: ran: $out"
+		echo "$out" | grep -q "kept none of" || fail "only $wider: unclear: $out"
+		echo "$out"
+	fi
+	;;
+fds)
+	# The shim's descriptors sit high: a shell's `exec 3>file` works as natively, and the
+	# program cannot take them over with dup3 or close them.
+	rm -f /tmp/fd3
+	sh -c 'exec 3>/tmp/fd3 && echo native >&3' || fail "natively"
+	[ "$(cat /tmp/fd3)" = native ] || fail "natively: $(cat /tmp/fd3)"
+	out=$(vs --policy $pol/actions.json -- sh -c 'exec 3>/tmp/fd3 && echo vsmode >&3' 2>&1) ||
+		fail "exec 3>file under vsmode: $out"
+	[ "$(cat /tmp/fd3)" = vsmode ] || fail "under vsmode fd 3 wrote '$(cat /tmp/fd3)'"
+	out=$(vs --policy $pol/actions.json -- ls -l /proc/self/fd 2>&1) || fail "ls: $out"
+	low=$(echo "$out" | awk '$9 ~ /^[0-9]+$/ && $9 < 64 && /rune|anon_inode/')
+	[ -z "$low" ] || fail "a shim descriptor below 64: $low"
+	echo "the shim's own, seen by the program: $(echo "$out" | awk '/rune|anon_inode/ {printf "%s -> %s; ", $9, $11}')"
+	# the program naming them: refused
+	out=$(vs --policy $pol/actions.json -- sh -c 'exec 1017>&1' 2>&1)
+	[ $? != 0 ] || fail "dup onto a reserved descriptor was allowed"
+	echo "exec 1017>&1: refused ($out)"
+	;;
+sigill)
+	native=$($bin/vu_sigill) || fail "natively: $native"
+	out=$(vs --policy $pol/actions.json -- $bin/vu_sigill 2>&1) || fail "under vsmode: $out"
+	[ "$out" = "$native" ] || fail "under vsmode '$out', natively '$native'"
+	echo "$out"
+	$bin/vu_sigill nohandler >/dev/null 2>&1
+	n=$?
+	vs --policy $pol/actions.json -- $bin/vu_sigill nohandler >/dev/null 2>&1
+	v=$?
+	[ $n = 132 ] && [ $v = 132 ] || fail "without a handler: status $v, natively $n (132 is SIGILL)"
+	echo "without a handler: SIGILL (132) both"
 	;;
 unsupported)
 	# fork, exec and threads: ENOSYS and an event, for now

@@ -1,7 +1,9 @@
 //! System call names and numbers per architecture, from the `syscalls` crate (generated from
-//! the kernel's tables), never typed by hand; and the families a rule may name.
+//! the kernel's tables), never typed by hand; the families a rule may name; and what each
+//! call's arguments are (`table`).
 
 mod family;
+pub mod table;
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,217 +1,207 @@
-//! Which memory a system call makes the kernel read or write, by argument. The kernel runs a
-//! forwarded call with the shim's whole address space in reach, so every buffer, string and
-//! vector a call names is checked against the program's own pages first; a call whose
-//! memory use is not described here is refused rather than forwarded unchecked.
+//! Which memory and which descriptors a forwarded system call makes the kernel touch, derived
+//! from the system-call table (`syscalls::table`). The kernel runs a forwarded call with the
+//! shim's whole address space and descriptor table in reach, so every buffer, string and
+//! vector a call names is checked against the program's own pages first (`marshal.rs`, which
+//! also copies what the kernel reads), and every descriptor against the shim's own; a call the
+//! table does not describe is refused rather than forwarded unchecked.
 
-use super::memory::{Memory, read_cstr, read_u64};
+use super::memory::ProgramMemory;
+use crate::syscalls::Arch;
+use crate::syscalls::table::{self, Arg};
 
-/// How long a buffer is.
-#[derive(Debug, Clone, Copy)]
-enum Len {
-    Fixed(u64),
-    Arg(usize),
-    /// `arg * size`
-    Times(usize, u64),
+/// The architecture VS-mode runs programs of.
+pub const ARCH: Arch = Arch::Riscv64;
+/// The longest path the kernel takes (PATH_MAX, with its NUL).
+pub const PATH_MAX: usize = 4096;
+/// The most iovecs a call takes (UIO_MAXIOV).
+pub const IOV_MAX: u64 = 1024;
+
+/// The kinds of `name`'s arguments for these values; `None` when the table does not describe
+/// the call (or this command of it).
+pub fn kinds(name: &str, a: &[u64; 6]) -> Option<[Arg; 6]> {
+    table::entry(name)?.resolve(a)
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Use {
-    Read(usize, Len),
-    Write(usize, Len),
-    /// A NUL-terminated path.
-    Path(usize),
-    /// An iovec array (pointer arg, count arg) whose buffers are read or written.
-    Iov(usize, usize, bool),
+/// The iovec array at `at` with `n` entries, each buffer checked against the program's pages
+/// with the access the kernel makes; `None` if the array or a buffer is not the program's.
+pub fn iovecs(mem: &dyn ProgramMemory, at: u64, n: u64, write: bool) -> Option<Vec<[u64; 2]>> {
+    if n > IOV_MAX {
+        return None;
+    }
+    let bytes = if n == 0 {
+        Vec::new()
+    } else {
+        mem.read_bytes(at, n * 16)?
+    };
+    let iov: Vec<[u64; 2]> = bytes
+        .chunks_exact(16)
+        .map(|c| {
+            let w = |k: usize| u64::from_le_bytes(c[k..k + 8].try_into().unwrap_or_default());
+            [w(0), w(8)]
+        })
+        .collect();
+    iov.iter()
+        .all(|&[base, len]| len == 0 || mem.readable(base, len, write))
+        .then_some(iov)
 }
 
-use Len::*;
-use Use::*;
-
-const STAT: u64 = 128;
-const TIMESPEC: u64 = 16;
-
-/// The memory `name` uses, or `None` when it is not known here.
-fn uses(name: &str, a: &[u64; 6]) -> Option<Vec<Use>> {
-    Some(match name {
-        "getpid"
-        | "getppid"
-        | "gettid"
-        | "getuid"
-        | "geteuid"
-        | "getgid"
-        | "getegid"
-        | "close"
-        | "dup"
-        | "dup3"
-        | "lseek"
-        | "fsync"
-        | "fdatasync"
-        | "ftruncate"
-        | "fchmod"
-        | "fchown"
-        | "fchdir"
-        | "sched_yield"
-        | "tgkill"
-        | "tkill"
-        | "kill"
-        | "umask"
-        | "setsid"
-        | "setpgid"
-        | "getpgid"
-        | "getsid"
-        | "flock"
-        | "sync"
-        | "syncfs"
-        | "getpriority"
-        | "setpriority"
-        | "socket"
-        | "listen"
-        | "shutdown"
-        | "setuid"
-        | "setgid"
-        | "setreuid"
-        | "setregid"
-        | "setresuid"
-        | "setresgid"
-        | "setfsuid"
-        | "setfsgid"
-        | "eventfd2"
-        | "epoll_create1"
-        | "inotify_init1"
-        | "timerfd_create"
-        | "membarrier"
-        | "fadvise64"
-        | "fallocate"
-        | "sync_file_range"
-        | "inotify_rm_watch"
-        | "sched_getscheduler"
-        | "sched_get_priority_max"
-        | "sched_get_priority_min"
-        | "personality"
-        | "msync"
-        | "mlock"
-        | "munlock"
-        | "mlockall"
-        | "munlockall" => vec![],
-        "fcntl" => match a[1] as i32 {
-            libc::F_GETFD
-            | libc::F_SETFD
-            | libc::F_GETFL
-            | libc::F_SETFL
-            | libc::F_DUPFD
-            | libc::F_DUPFD_CLOEXEC => vec![],
-            _ => return None,
-        },
-        "ioctl" => match a[1] {
-            0x5401 => vec![Write(2, Fixed(60))], // TCGETS
-            0x5413 => vec![Write(2, Fixed(8))],  // TIOCGWINSZ
-            0x541b => vec![Write(2, Fixed(4))],  // FIONREAD
-            _ => return None,
-        },
-        "read" | "pread64" | "getdents64" => vec![Write(1, Arg(2))],
-        "write" | "pwrite64" => vec![Read(1, Arg(2))],
-        "readv" | "preadv" => vec![Iov(1, 2, true)],
-        "writev" | "pwritev" => vec![Iov(1, 2, false)],
-        "getrandom" | "getcwd" => vec![Write(0, Arg(1))],
-        "readlinkat" => vec![Path(1), Write(2, Arg(3))],
-        "fstat" => vec![Write(1, Fixed(STAT))],
-        "newfstatat" => vec![Path(1), Write(2, Fixed(STAT))],
-        "statx" => vec![Path(1), Write(4, Fixed(256))],
-        "statfs" => vec![Path(0), Write(1, Fixed(120))],
-        "fstatfs" => vec![Write(1, Fixed(120))],
-        "faccessat" | "faccessat2" | "mkdirat" | "unlinkat" | "fchmodat" | "fchownat"
-        | "mknodat" | "inotify_add_watch" => vec![Path(1)],
-        "chdir" | "chroot" | "truncate" | "memfd_create" | "acct" => vec![Path(0)],
-        "renameat" | "renameat2" | "linkat" => vec![Path(1), Path(3)],
-        "symlinkat" => vec![Path(0), Path(2)],
-        "utimensat" => vec![Path(1), Read(2, Fixed(2 * TIMESPEC))],
-        "uname" => vec![Write(0, Fixed(390))],
-        "clock_gettime" | "clock_getres" => vec![Write(1, Fixed(TIMESPEC))],
-        "gettimeofday" => vec![Write(0, Fixed(16)), Write(1, Fixed(8))],
-        "nanosleep" => vec![Read(0, Fixed(TIMESPEC)), Write(1, Fixed(TIMESPEC))],
-        "clock_nanosleep" => vec![Read(2, Fixed(TIMESPEC)), Write(3, Fixed(TIMESPEC))],
-        "pipe2" => vec![Write(0, Fixed(8))],
-        "socketpair" => vec![Write(3, Fixed(8))],
-        "wait4" => vec![Write(1, Fixed(4)), Write(3, Fixed(144))],
-        "sysinfo" => vec![Write(0, Fixed(112))],
-        "times" => vec![Write(0, Fixed(32))],
-        "getrusage" => vec![Write(1, Fixed(144))],
-        "prlimit64" => vec![Read(2, Fixed(16)), Write(3, Fixed(16))],
-        "getrlimit" => vec![Write(1, Fixed(16))],
-        "setrlimit" => vec![Read(1, Fixed(16))],
-        "sched_getaffinity" => vec![Write(2, Arg(1))],
-        "sched_setaffinity" => vec![Read(2, Arg(1))],
-        "sched_getparam" => vec![Write(1, Fixed(4))],
-        "getgroups" => vec![Write(1, Times(0, 4))],
-        "setgroups" => vec![Read(1, Times(0, 4))],
-        "getresuid" | "getresgid" => {
-            vec![Write(0, Fixed(4)), Write(1, Fixed(4)), Write(2, Fixed(4))]
+/// Whether the call names one of the shim's own descriptors `own` (the kernel takes a
+/// descriptor as an `int`: the upper half of the register does not count).
+pub fn names_fd(name: &str, a: &[u64; 6], own: &[i32]) -> bool {
+    let Some(entry) = table::entry(name) else {
+        return false;
+    };
+    // With an unknown command, the arguments the table always knows.
+    let kinds = entry.resolve(a).unwrap_or_else(|| {
+        let mut k = [Arg::Int; 6];
+        k[..entry.args.len()].copy_from_slice(entry.args);
+        k
+    });
+    let fd = |v: u64| v as u32 as i32;
+    kinds.iter().enumerate().any(|(i, kind)| match *kind {
+        Arg::Fd | Arg::DirFd => own.contains(&fd(a[i])),
+        // close_range(first, last): unsigned, inclusive
+        Arg::FdRange(j) => {
+            let (lo, hi) = (a[i] as u32, a[j] as u32);
+            own.iter().any(|&o| (lo..=hi).contains(&(o as u32)))
         }
-        "futex" => match a[1] & 0x7f {
-            // FUTEX_WAIT, FUTEX_WAKE (and their _PRIVATE forms)
-            0 => vec![Write(0, Fixed(4)), Read(3, Fixed(TIMESPEC))],
-            1 => vec![Write(0, Fixed(4))],
-            _ => return None,
-        },
-        "ppoll" => vec![
-            Write(0, Times(1, 8)),
-            Read(2, Fixed(TIMESPEC)),
-            Read(3, Fixed(8)),
-        ],
-        "rt_sigprocmask" => vec![Read(1, Fixed(8)), Write(2, Fixed(8))],
-        "rt_sigsuspend" => vec![Read(0, Fixed(8))],
-        "rt_sigpending" => vec![Write(0, Fixed(8))],
-        "rt_sigtimedwait" => vec![
-            Read(0, Fixed(8)),
-            Write(1, Fixed(128)),
-            Read(2, Fixed(TIMESPEC)),
-        ],
-        "rt_sigqueueinfo" => vec![Read(2, Fixed(128))],
-        "rt_tgsigqueueinfo" => vec![Read(3, Fixed(128))],
-        // struct itimerval: two timevals
-        "setitimer" => vec![Read(1, Fixed(32)), Write(2, Fixed(32))],
-        "getitimer" => vec![Write(1, Fixed(32))],
-        "epoll_ctl" => vec![Read(3, Fixed(12))],
-        "epoll_pwait" => vec![Write(1, Times(2, 12)), Read(4, Fixed(8))],
-        "timerfd_settime" => vec![Read(2, Fixed(32)), Write(3, Fixed(32))],
-        "timerfd_gettime" => vec![Write(1, Fixed(32))],
-        // pairs (16 bytes each), then a cpu set
-        "riscv_hwprobe" => vec![Write(0, Times(1, 16)), Read(3, Arg(2))],
-        "connect" | "bind" => vec![Read(1, Arg(2))],
-        "sendto" => vec![Read(1, Arg(2)), Read(4, Arg(5))],
-        "setsockopt" => vec![Read(3, Arg(4))],
-        "sendfile" => vec![Write(2, Fixed(8))],
-        "copy_file_range" | "splice" => vec![Write(1, Fixed(8)), Write(3, Fixed(8))],
-        _ => return None,
+        _ => false,
     })
 }
 
-/// Whether every piece of memory the call names is the program's, with the access the
-/// kernel will make; `None` when the call's memory use is unknown.
-pub fn check(mem: &Memory, name: &str, a: &[u64; 6]) -> Option<bool> {
-    let ok = uses(name, a)?.into_iter().all(|u| match u {
-        Read(i, len) | Write(i, len) => {
-            let n = match len {
-                Fixed(n) => n,
-                Arg(j) => a[j],
-                Times(j, size) => a[j].saturating_mul(size),
-            };
-            // NULL (or nothing) is for the kernel to refuse or to skip, never the shim's.
-            a[i] == 0 || n == 0 || mem.readable(a[i], n, matches!(u, Write(..)))
+#[cfg(test)]
+mod tests {
+    use super::super::fake::FakeMemory;
+    use super::super::marshal::{Refusal, marshal};
+    use super::super::pages::PAGE;
+    use super::*;
+
+    /// Whether the call may be forwarded: yes, no (not the program's memory), unknown.
+    fn check(mem: &dyn ProgramMemory, name: &str, a: &[u64; 6]) -> Option<bool> {
+        match marshal(mem, name, a) {
+            Ok(_) => Some(true),
+            Err(Refusal::Unknown) => None,
+            Err(Refusal::NotTheProgramsMemory | Refusal::TooLarge) => Some(false),
         }
-        Path(i) => a[i] == 0 || read_cstr(mem, a[i], 4096).is_some(),
-        Iov(p, n, write) => {
-            (0..a[n].min(1024)).all(|k| {
-                let (base, len) = (
-                    read_u64(mem, a[p] + 16 * k),
-                    read_u64(mem, a[p] + 16 * k + 8),
-                );
-                match (base, len) {
-                    (Some(b), Some(l)) => b == 0 || l == 0 || mem.readable(b, l, write),
-                    _ => false,
-                }
-            }) && a[n] <= 1024
-        }
-    });
-    Some(ok)
+    }
+
+    const RW: i32 = libc::PROT_READ | libc::PROT_WRITE;
+    const BUF: u64 = 0x10_0000;
+    const SHIM: u64 = BUF + PAGE;
+
+    fn program() -> FakeMemory {
+        let mut m = FakeMemory::new();
+        m.give(BUF, PAGE, RW);
+        m.shim(SHIM, PAGE);
+        m
+    }
+
+    #[test]
+    fn epoll_pwait_is_checked_with_riscv64_sized_events() {
+        let m = program();
+        // 256 events of 16 bytes fill the page exactly; 12-byte events would leave room
+        // for 341, and the kernel would write 5 of them into the shim's page.
+        assert_eq!(
+            check(&m, "epoll_pwait", &[3, BUF, 256, 0, 0, 8]),
+            Some(true)
+        );
+        assert_eq!(
+            check(&m, "epoll_pwait", &[3, BUF, 257, 0, 0, 8]),
+            Some(false)
+        );
+        assert_eq!(
+            check(&m, "epoll_pwait", &[3, BUF, 341, 0, 0, 8]),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn buffers_paths_and_structs_must_be_the_programs() {
+        let m = program();
+        assert_eq!(check(&m, "read", &[0, BUF, PAGE, 0, 0, 0]), Some(true));
+        assert_eq!(check(&m, "read", &[0, BUF, PAGE + 1, 0, 0, 0]), Some(false));
+        assert_eq!(
+            check(&m, "fstat", &[0, BUF + PAGE - 128, 0, 0, 0, 0]),
+            Some(true)
+        );
+        assert_eq!(
+            check(&m, "fstat", &[0, BUF + PAGE - 127, 0, 0, 0, 0]),
+            Some(false)
+        );
+        // a path that runs into the shim's page without a NUL
+        m.fill_program(BUF + PAGE - 4, b"/etc");
+        assert_eq!(
+            check(&m, "unlinkat", &[0, BUF + PAGE - 4, 0, 0, 0, 0]),
+            Some(false)
+        );
+        assert_eq!(check(&m, "unlinkat", &[0, SHIM, 0, 0, 0, 0]), Some(false));
+        m.fill_program(BUF, b"/etc\0");
+        assert_eq!(check(&m, "unlinkat", &[0, BUF, 0, 0, 0, 0]), Some(true));
+        // read-only pages cannot take what the kernel writes
+        let mut ro = program();
+        ro.give(BUF, PAGE, libc::PROT_READ);
+        assert_eq!(check(&ro, "read", &[0, BUF, 8, 0, 0, 0]), Some(false));
+        assert_eq!(check(&ro, "write", &[1, BUF, 8, 0, 0, 0]), Some(true));
+    }
+
+    #[test]
+    fn an_iovec_into_the_shim_is_refused() {
+        let m = program();
+        let iov = |base: u64, len: u64| [base.to_le_bytes(), len.to_le_bytes()].concat();
+        m.fill_program(BUF, &[iov(BUF + 0x100, 16), iov(SHIM, 16)].concat());
+        assert_eq!(check(&m, "readv", &[0, BUF, 1, 0, 0, 0]), Some(true));
+        assert_eq!(check(&m, "readv", &[0, BUF, 2, 0, 0, 0]), Some(false));
+        assert_eq!(check(&m, "writev", &[1, BUF, 2, 0, 0, 0]), Some(false));
+        assert_eq!(
+            check(&m, "readv", &[0, BUF, IOV_MAX + 1, 0, 0, 0]),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn unknown_calls_and_commands_are_not_forwarded() {
+        let m = program();
+        assert_eq!(check(&m, "io_uring_setup", &[0; 6]), None);
+        assert_eq!(check(&m, "ioctl", &[0, 0x1234, BUF, 0, 0, 0]), None);
+        assert_eq!(
+            check(&m, "fcntl", &[0, libc::F_SETLK as u64, BUF, 0, 0, 0]),
+            None
+        );
+        assert_eq!(
+            check(&m, "ioctl", &[0, libc::TIOCGWINSZ, BUF, 0, 0, 0]),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn the_shims_descriptors_are_found_in_every_descriptor_argument() {
+        let own = [1000, 1001];
+        assert!(names_fd("read", &[1000, 0, 0, 0, 0, 0], &own));
+        assert!(!names_fd("read", &[3, 0, 0, 0, 0, 0], &own));
+        // the kernel reads an int: the upper half does not hide it
+        assert!(names_fd("read", &[(1 << 32) | 1000, 0, 0, 0, 0, 0], &own));
+        assert!(names_fd("dup3", &[3, 1001, 0, 0, 0, 0], &own));
+        assert!(names_fd("openat", &[1000, 0, 0, 0, 0, 0], &own), "a dirfd");
+        assert!(!names_fd(
+            "openat",
+            &[libc::AT_FDCWD as u64, 0, 0, 0, 0, 0],
+            &own
+        ));
+        assert!(names_fd("mmap", &[0, 4096, 1, 1, 1001, 0], &own));
+        assert!(
+            names_fd("epoll_ctl", &[3, 1, 1000, 0, 0, 0], &own),
+            "the watched fd"
+        );
+        assert!(names_fd(
+            "close_range",
+            &[3, u32::MAX as u64, 0, 0, 0, 0],
+            &own
+        ));
+        assert!(!names_fd("close_range", &[3, 999, 0, 0, 0, 0], &own));
+        assert!(names_fd(
+            "fcntl",
+            &[1000, libc::F_SETLK as u64, 0, 0, 0, 0],
+            &own
+        ));
+    }
 }

@@ -31,6 +31,7 @@ impl Device {
         if info.flags & RUNE_INFO_H == 0 {
             return Err(io::Error::from_raw_os_error(libc::ENODEV));
         }
+        let file = super::sys::reserve_fd(file)?;
         Ok(Device { file, info })
     }
 
@@ -51,7 +52,8 @@ impl Device {
             return Err(io::Error::last_os_error());
         }
         // SAFETY: `fd` was just returned to us and nothing else owns it.
-        Ok(Vcpu(unsafe { OwnedFd::from_raw_fd(fd) }))
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Vcpu(super::sys::reserve_fd(fd)?))
     }
 }
 

@@ -5,21 +5,34 @@
 //! core the seccomp backend uses (`serve.rs`) and resumes the program. The program's pages
 //! carry the U bit in a VS-stage table of the shim's making (`memory.rs`); the shim's do not.
 
-#[cfg(target_arch = "riscv64")]
+// The logic, built on every host so that its tests run there (against `fake::FakeMemory`);
+// only riscv64 runs it.
+#[cfg_attr(not(target_arch = "riscv64"), allow(dead_code))]
 mod args;
+pub mod elf;
+#[cfg(test)]
+mod fake;
+#[cfg_attr(not(target_arch = "riscv64"), allow(dead_code))]
+mod load;
+#[cfg_attr(not(target_arch = "riscv64"), allow(dead_code))]
+mod marshal;
+#[cfg_attr(not(target_arch = "riscv64"), allow(dead_code))]
+mod memory;
+#[cfg_attr(not(target_arch = "riscv64"), allow(dead_code))]
+mod pages;
+#[cfg_attr(not(target_arch = "riscv64"), allow(dead_code))]
+mod signal;
+#[cfg_attr(not(target_arch = "riscv64"), allow(dead_code))]
+mod vsatp;
+// What touches the hart, the raw memory of this process or /dev/rune.
 #[cfg(target_arch = "riscv64")]
 mod dev;
-pub mod elf;
-#[cfg(target_arch = "riscv64")]
-mod load;
 #[cfg(target_arch = "riscv64")]
 mod lookup;
 #[cfg(target_arch = "riscv64")]
-mod memory;
+mod pagetable;
 #[cfg(target_arch = "riscv64")]
 mod serve;
-#[cfg(target_arch = "riscv64")]
-mod signal;
 #[cfg(target_arch = "riscv64")]
 mod sys;
 #[cfg(target_arch = "riscv64")]
@@ -43,6 +56,8 @@ pub enum VsError {
     Elf(String, elf::ElfError),
     #[error("{0}: not found in PATH")]
     NotFound(String),
+    #[error("VS-stage translation: {0}")]
+    Translation(#[from] vsatp::VsatpError),
 }
 
 /// Whether this host can run the vsmode backend.
@@ -88,22 +103,46 @@ pub fn run(
     // module raises the VS software interrupt at every entry while one is pending.
     vcpu.set_kick(sys::pending_word())
         .map_err(VsError::Device)?;
-    let path = find_program(&argv[0])?;
-    let mut mem = memory::Memory::new().map_err(|e| VsError::Io("page table".into(), e))?;
     let setup = |e| VsError::Io("the VS-mode runtime".into(), e);
-    let frame = memory::anonymous(memory::PAGE, 0, false).map_err(setup)?;
-    mem.map_shim(frame, false).map_err(setup)?;
+    let frame = pagetable::anonymous(memory::PAGE, 0, false).map_err(setup)?;
     let (vector, vector_end) = trap::vector_pages();
-    for page in (vector..vector_end).step_by(memory::PAGE as usize) {
-        mem.map_shim(page, true).map_err(setup)?;
-    }
     let fast = fast_table(&policies, oci.as_ref()).map_err(setup)?;
-    for page in (fast..fast + trap::FAST_CALLS * 16).step_by(memory::PAGE as usize) {
-        mem.map_shim(page, false).map_err(setup)?;
-    }
-    memory::set_frame_word(frame, trap::F_FAST, fast);
+    pagetable::set_frame_word(frame, trap::F_FAST, fast);
+    // The shim's own VS-mode pages, in a table of the mode being tried.
+    let table = |mode| -> std::io::Result<pagetable::Memory> {
+        let mem = pagetable::Memory::new(mode)?;
+        mem.map_shim(frame, false)?;
+        for page in (vector..vector_end).step_by(memory::PAGE as usize) {
+            mem.map_shim(page, true)?;
+        }
+        for page in (fast..fast + trap::FAST_CALLS * 16).step_by(memory::PAGE as usize) {
+            mem.map_shim(page, false)?;
+        }
+        Ok(mem)
+    };
+    let modes = vsatp::candidates(std::env::var(vsatp::MODES_ENV).ok().as_deref())?;
+    let (mode, mut mem) = vsatp::choose(&modes, |mode| {
+        let mem = table(mode).map_err(setup)?;
+        let kept = probe(&vcpu, &mem, vector).map_err(VsError::Device)?;
+        Ok::<_, VsError>((mem.vsatp(), kept, mem))
+    })??;
+    let path = find_program(&argv[0])?;
     let envp: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
-    let loaded = load::load(&mut mem, &path, argv, &envp)?;
+    let ids = [
+        nix::unistd::getuid().as_raw(),
+        nix::unistd::geteuid().as_raw(),
+        nix::unistd::getgid().as_raw(),
+        nix::unistd::getegid().as_raw(),
+    ]
+    .map(u64::from);
+    let mut host = load::Host {
+        random: &mut load::random_u64,
+        read: &mut |p| std::fs::read(p),
+        hwcap: load::hwcap(),
+        vdso: load::vdso(),
+        ids,
+    };
+    let loaded = load::load(&mut mem, &mut host, &path, argv, &envp)?;
 
     let mut st = RuneVcpuState::default();
     st.regs.pc = loaded.entry;
@@ -129,10 +168,15 @@ pub fn run(
     if let Some(p) = &oci {
         crate::seccomp::sys::install_plain(p.program()).map_err(setup)?;
     }
+    // The shim's descriptors at reserved high numbers, out of the way of the program's.
+    let events = match events {
+        Sink::File(f) => Sink::File(sys::reserve_fd(f).map_err(setup)?),
+        other => other,
+    };
     let mut rt = serve::Runtime {
         st,
         mem,
-        frame,
+        frame: pagetable::RawFrame(frame),
         policies,
         oci,
         events,
@@ -143,6 +187,9 @@ pub fn run(
         vregs,
         debug: std::env::var_os("RUNE_SHIM_DEBUG").is_some(),
     };
+    if rt.debug {
+        eprintln!("rune-shim: VS-stage mode {}", mode.name);
+    }
     rt.own_fds.push(vcpu.raw_fd());
     rt.own_fds.push(device.raw_fd());
     if let Sink::File(f) = &rt.events {
@@ -171,10 +218,13 @@ pub fn run(
                 );
                 sys::die_by(libc::SIGSYS);
             }
-            RUNE_EXIT_FAULT => sys::die_by(match debug_fault(st).exit.scause {
-                20 | 21 | 23 => libc::SIGSEGV,
-                _ => libc::SIGILL,
-            }),
+            // A trap of the program's that the module took instead of the vector (those
+            // not delegated: illegal and virtual instructions, guest-page faults): a fault
+            // of the program, for its handler like any other.
+            RUNE_EXIT_FAULT => {
+                let (cause, tval) = (debug_fault(st).exit.scause, st.exit.stval);
+                rt.fault_exit(cause, tval);
+            }
             _ => {
                 eprintln!("rune-shim: unexpected exit {:?}", st.exit);
                 sys::die_by(libc::SIGSYS);
@@ -183,12 +233,39 @@ pub fn run(
     }
 }
 
+/// Enters VS-mode once at the probe (an `ecall` on the vector's VS-only pages) with `mem`'s
+/// vsatp, and returns the vsatp the hart held at the exit.
+#[cfg(target_arch = "riscv64")]
+fn probe(vcpu: &dev::Vcpu, mem: &pagetable::Memory, vector: u64) -> std::io::Result<u64> {
+    use rune_kmod::{RUNE_EXIT_HYPERCALL, RUNE_EXIT_SIGNAL, RUNE_MODE_VS, RuneVcpuState};
+
+    for _ in 0..16 {
+        let mut st = RuneVcpuState::default();
+        st.regs.pc = trap::probe_pc();
+        st.regs.mode = RUNE_MODE_VS;
+        st.csrs.vstvec = vector;
+        st.csrs.vsatp = mem.vsatp();
+        vcpu.enter(&mut st)?;
+        match st.exit.reason {
+            RUNE_EXIT_HYPERCALL if st.regs.get(17) == trap::HCALL_PROBE => {
+                return Ok(st.csrs.vsatp);
+            }
+            // a host interrupt or signal came first: again
+            RUNE_EXIT_SIGNAL => continue,
+            // anything else (a fault fetching the probe): the mode did not work
+            _ => return Ok(0),
+        }
+    }
+    Err(std::io::Error::from_raw_os_error(libc::EINTR))
+}
+
 /// The answers the VS-mode vector gives by itself: per call number, (1, value) when the
 /// policies fix it to an emulated value or an errno and want no event for it.
 #[cfg(target_arch = "riscv64")]
 fn fast_table(policies: &Policies, oci: Option<&OciProfile>) -> std::io::Result<u64> {
     use crate::handler::Verdict;
-    let table = memory::anonymous(trap::FAST_CALLS * 16, 0, false)?;
+    let len = trap::FAST_CALLS * 16;
+    let table = pagetable::anonymous(len, 0, false)?;
     for nr in 0..trap::FAST_CALLS {
         let Some(name) = crate::syscalls::Arch::Riscv64.name(nr as i32) else {
             continue;
@@ -210,7 +287,7 @@ fn fast_table(policies: &Policies, oci: Option<&OciProfile>) -> std::io::Result<
             .iter()
             .flat_map(|w| w.to_le_bytes())
             .collect();
-        memory::fill(table + nr * 16, &entry);
+        pagetable::fill_shim(table, len, nr * 16, &entry);
     }
     Ok(table)
 }

@@ -11,7 +11,9 @@ use rune_kmod::RuneVcpuState;
 
 use super::args;
 use super::lookup::{Found, lookup, openat, refused_object};
-use super::memory::{self, Memory, PAGE, read_cstr};
+use super::marshal::{self, Refusal};
+use super::memory::{PAGE, ProgramMemory};
+use super::pagetable::{self, Memory, RawFrame};
 use super::signal::{self, Context, Interrupted, Signals};
 use super::sys;
 use super::trap::{F_CAUSE, F_PC, F_TVAL};
@@ -34,7 +36,7 @@ pub struct Runtime {
     /// The program's registers and CSRs between entries.
     pub st: RuneVcpuState,
     pub mem: Memory,
-    pub frame: u64,
+    pub frame: RawFrame,
     pub policies: Policies,
     /// The container's OCI seccomp profile: the kernel runs it on forwarded calls, the shim
     /// on the calls it answers itself.
@@ -61,7 +63,7 @@ fn errno(e: i32) -> i64 {
 
 impl Runtime {
     fn reg(&self, n: usize) -> u64 {
-        memory::frame_word(self.frame, n)
+        pagetable::frame_word(self.frame.0, n)
     }
 
     /// Serves the trap in the frame; returns only if the program goes on.
@@ -79,6 +81,34 @@ impl Runtime {
         }
     }
 
+    /// A program trap the module served instead of the vector (`RUNE_EXIT_FAULT` in VU-mode):
+    /// its registers come in `st`, so they go through the frame the signal machinery works
+    /// on and back, and the program goes on in its handler (or dies by the signal).
+    pub fn fault_exit(&mut self, cause: u64, tval: u64) {
+        // A guest-page fault is an address outside the process: the program's page fault.
+        let cause = match cause {
+            20 => 12,
+            21 => 13,
+            23 => 15,
+            c => c,
+        };
+        let frame = self.frame.0;
+        for x in 1..32 {
+            pagetable::set_frame_word(frame, x, self.st.regs.get(x));
+        }
+        pagetable::set_frame_word(frame, F_PC, self.st.regs.pc);
+        pagetable::set_frame_word(frame, F_CAUSE, cause);
+        pagetable::set_frame_word(frame, F_TVAL, tval);
+        self.fault(cause);
+        if sys::any_pending() {
+            self.deliver(None, None);
+        }
+        for x in 1..32 {
+            self.st.regs.set(x, self.reg(x));
+        }
+        self.st.regs.pc = self.reg(F_PC);
+    }
+
     /// The signal machinery and what it works on.
     fn signals(&mut self) -> (&mut Signals, Context<'_>) {
         let Runtime {
@@ -91,16 +121,19 @@ impl Runtime {
         } = self;
         let cx = Context {
             mem,
-            frame: *frame,
+            regs: frame,
             st,
             vregs,
+            host: &sys::Kernel,
         };
         (signals, cx)
     }
 
     fn deliver(&mut self, during: Option<u64>, interrupted: Option<Interrupted>) {
         let (signals, mut cx) = self.signals();
-        signals.deliver_pending(&mut cx, during, interrupted);
+        if let Err(signal::Dies(sig)) = signals.deliver_pending(&mut cx, during, interrupted) {
+            sys::die_by(sig);
+        }
     }
 
     /// A page fault on a page the program does not have, or any other exception: its
@@ -125,8 +158,10 @@ impl Runtime {
             _ => (libc::SIGILL, 1, pc),                                           // ILL_ILLOPC
         };
         let (signals, mut cx) = self.signals();
-        if !signals.fault(&mut cx, sig, code, addr) {
-            sys::die_by(sig);
+        match signals.fault(&mut cx, sig, code, addr) {
+            Ok(true) => {}
+            Ok(false) => sys::die_by(sig),
+            Err(signal::Dies(sig)) => sys::die_by(sig),
         }
     }
 
@@ -139,9 +174,9 @@ impl Runtime {
             .unwrap_or("unknown");
         // A call that waits with a mask of its own: signals are judged by that mask.
         let during = match name {
-            "rt_sigsuspend" => memory::read_u64(&self.mem, args[0]),
-            "ppoll" => memory::read_u64(&self.mem, args[3]),
-            "epoll_pwait" => memory::read_u64(&self.mem, args[4]),
+            "rt_sigsuspend" => self.mem.read_u64(args[0]),
+            "ppoll" => self.mem.read_u64(args[3]),
+            "epoll_pwait" => self.mem.read_u64(args[4]),
             _ => None,
         };
         let value = self.call(name, nr, args);
@@ -151,8 +186,8 @@ impl Runtime {
         if std::mem::take(&mut self.resumed) {
             return;
         }
-        memory::set_frame_word(self.frame, A0, value as u64);
-        memory::set_frame_word(self.frame, F_PC, self.reg(F_PC) + 4);
+        pagetable::set_frame_word(self.frame.0, A0, value as u64);
+        pagetable::set_frame_word(self.frame.0, F_PC, self.reg(F_PC) + 4);
         if value == errno(libc::EINTR) && sys::any_pending() {
             let interrupted = Interrupted {
                 a0: args[0],
@@ -162,41 +197,9 @@ impl Runtime {
         }
     }
 
+    /// The descriptor arguments, from the system-call table.
     fn touches_own_fd(&self, name: &str, args: &[u64; 6]) -> bool {
-        let fd_first = matches!(
-            name,
-            "read"
-                | "write"
-                | "pread64"
-                | "pwrite64"
-                | "readv"
-                | "writev"
-                | "close"
-                | "dup"
-                | "dup3"
-                | "fcntl"
-                | "ioctl"
-                | "fstat"
-                | "lseek"
-                | "fsync"
-                | "fdatasync"
-                | "ftruncate"
-                | "fchmod"
-                | "fchown"
-                | "getdents64"
-                | "sendfile"
-                | "splice"
-                | "mmap"
-                | "flock"
-                | "fstatfs"
-                | "preadv"
-                | "pwritev"
-                | "close_range"
-        );
-        let is_own = |v: u64| self.own_fds.iter().any(|&fd| fd as u64 == v);
-        (fd_first && is_own(args[if name == "mmap" { 4 } else { 0 }]))
-            || (name == "dup3" && is_own(args[1]))
-            || (name == "close_range")
+        args::names_fd(name, args, &self.own_fds)
     }
 
     fn call(&mut self, name: &str, nr: u64, args: [u64; 6]) -> i64 {
@@ -232,16 +235,18 @@ impl Runtime {
             // A second process, thread or program image under VS-mode comes later.
             "clone" | "clone3" | "execve" | "execveat" => self.refuse(name, args, libc::ENOSYS),
             // The program's handlers are its own code: kept and run by the shim (signal.rs).
-            "rt_sigaction" => {
-                self.decided(name, args, |rt, c| rt.signals.sigaction(&rt.mem, c.args))
-            }
+            "rt_sigaction" => self.decided(name, args, |rt, c| {
+                rt.signals.sigaction(&rt.mem, &sys::Kernel, c.args)
+            }),
             "sigaltstack" => self.decided(name, args, |rt, c| {
                 let sp = rt.reg(2);
                 rt.signals.sigaltstack(&rt.mem, c.args[0], c.args[1], sp)
             }),
             "rt_sigreturn" => self.decided(name, args, |rt, _| {
                 let (signals, mut cx) = rt.signals();
-                signals.sigreturn(&mut cx);
+                if let Err(signal::Dies(sig)) = signals.sigreturn(&mut cx) {
+                    sys::die_by(sig);
+                }
                 rt.resumed = true;
                 rt.reg(A0) as i64
             }),
@@ -262,8 +267,8 @@ impl Runtime {
             return end;
         }
         if new_top > old_top {
-            let grown = memory::anonymous(new_top - old_top, old_top, true).and_then(|_| {
-                self.mem.give(
+            let grown = pagetable::anonymous(new_top - old_top, old_top, true).and_then(|_| {
+                self.mem.record(
                     old_top,
                     new_top - old_top,
                     libc::PROT_READ | libc::PROT_WRITE,
@@ -274,7 +279,7 @@ impl Runtime {
             }
         } else if new_top < old_top {
             let _ = sys::syscall(215, [new_top, old_top - new_top, 0, 0, 0, 0]);
-            let _ = self.mem.take(new_top, old_top - new_top);
+            let _ = self.mem.forget(new_top, old_top - new_top);
         }
         self.brk.1 = want;
         want
@@ -292,7 +297,7 @@ impl Runtime {
             // MAP_FIXED over memory that is not the program's.
             self.attack("mmap", args);
         }
-        if got >= 0 && self.mem.give(got as u64, len_up, prot).is_err() {
+        if got >= 0 && self.mem.record(got as u64, len_up, prot).is_err() {
             let _ = sys::syscall(215, [got as u64, len_up, 0, 0, 0, 0]);
             return errno(libc::ENOMEM);
         }
@@ -314,8 +319,8 @@ impl Runtime {
                 let prot = self.mem.prot(addr);
                 let got = sys::syscall(nr, args);
                 if got >= 0 {
-                    let _ = self.mem.take(addr, len);
-                    let _ = self.mem.give(got as u64, new_len, prot);
+                    let _ = self.mem.forget(addr, len);
+                    let _ = self.mem.record(got as u64, new_len, prot);
                 }
                 got
             }
@@ -323,8 +328,8 @@ impl Runtime {
                 let got = sys::syscall(nr, args);
                 if got == 0 {
                     let _ = match name {
-                        "munmap" => self.mem.take(addr, len),
-                        "mprotect" => self.mem.give(addr, len, args[2] as i32),
+                        "munmap" => self.mem.forget(addr, len),
+                        "mprotect" => self.mem.record(addr, len, args[2] as i32),
                         _ => Ok(()),
                     };
                 }
@@ -336,25 +341,29 @@ impl Runtime {
     fn decide_plain(&mut self, name: &str, args: [u64; 6]) -> i64 {
         let call = Call::named(name, args);
         let (d, source) = self.policies.decide(&call);
+        let mut forwarded = None;
         if matches!(
             d.verdict,
             Verdict::Allow | Verdict::Log | Verdict::Rewrite(_)
         ) {
-            // The kernel will touch the memory the (possibly rewritten) call names.
+            // The kernel will touch the memory the (possibly rewritten) call names: checked
+            // here, and what it reads copied, so that nothing can change it after the check.
             let run = match &d.verdict {
                 Verdict::Rewrite(c) => c,
                 _ => &call,
             };
-            match args::check(&self.mem, &run.name, &run.args) {
-                None => return self.refuse(name, args, libc::ENOSYS),
-                Some(false) => self.attack(name, args),
-                Some(true) => {}
+            match marshal::marshal(&self.mem, &run.name, &run.args) {
+                Err(Refusal::Unknown) => return self.refuse(name, args, libc::ENOSYS),
+                Err(Refusal::TooLarge) => return self.refuse(name, args, libc::EINVAL),
+                Err(Refusal::NotTheProgramsMemory) => self.attack(name, args),
+                Ok(m) => forwarded = Some(m),
             }
         }
         self.act(&call, &d, source, None, |_, c| {
+            let args = forwarded.as_ref().map_or(c.args, |m| m.args);
             sys::syscall(
                 Arch::Riscv64.number(&c.name).map_or(u64::MAX, u64::from),
-                c.args,
+                args,
             )
         })
     }
@@ -375,12 +384,12 @@ impl Runtime {
     /// decision is taken on its real path, and exactly that object is opened, so neither a
     /// swapped buffer nor a swapped symlink can change what was decided.
     fn open(&mut self, name: &str, args: [u64; 6]) -> i64 {
-        let Some(path) = read_cstr(&self.mem, args[1], PATH_MAX) else {
+        let Some(path) = self.mem.read_cstr(args[1], PATH_MAX) else {
             return errno(libc::EFAULT);
         };
         let (flags, mode) = if name == "openat2" {
             // struct open_how: flags, mode, resolve
-            let how = |i: u64| memory::read_u64(&self.mem, args[2] + 8 * i);
+            let how = |i: u64| self.mem.read_u64(args[2] + 8 * i);
             match (args[3] >= 24, how(0), how(1), how(2)) {
                 (true, Some(flags), Some(mode), Some(0)) => (flags as i32, mode as u32),
                 (true, Some(_), Some(_), Some(_)) => return errno(libc::ENOSYS),

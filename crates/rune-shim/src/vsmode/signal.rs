@@ -9,9 +9,10 @@
 
 use rune_kmod::RuneVcpuState;
 
-use super::memory::{self, Memory, PAGE, frame_word, read_bytes, set_frame_word, write_bytes};
-use super::sys;
-use super::trap::F_PC;
+use super::memory::ProgramMemory;
+
+/// The trap frame's word holding the program counter (x1..x31 are words 1..31).
+pub const F_PC: usize = 32;
 
 const SIGINFO: u64 = 128;
 /// Offsets in the riscv64 `struct ucontext` (asm/ucontext.h): the stack, the mask (padded
@@ -53,13 +54,55 @@ const SYNCHRONOUS: [i32; 6] = [
     libc::SIGSYS,
 ];
 
+/// The program's registers as the trap saved them: x1..x31, then the pc at `F_PC`.
+pub trait Regs {
+    fn get(&self, i: usize) -> u64;
+    fn set(&mut self, i: usize, v: u64);
+}
+
+impl<const N: usize> Regs for [u64; N] {
+    fn get(&self, i: usize) -> u64 {
+        self[i]
+    }
+    fn set(&mut self, i: usize, v: u64) {
+        self[i] = v;
+    }
+}
+
+/// The kernel's `struct sigaction` on riscv64: handler, flags, mask (no restorer).
+pub type KernelSigaction = [u64; 3];
+
+/// What the signal machinery asks of the process: its thread's mask, the set of signals it
+/// caught for the program, and its own dispositions (`sys::Kernel` on the hart; a fake in
+/// the tests).
+pub trait SignalHost {
+    fn mask(&self) -> u64;
+    fn set_mask(&self, mask: u64);
+    /// Takes the lowest caught, undelivered signal and its siginfo.
+    fn take_pending(&self) -> Option<(i32, [u64; 16])>;
+    /// Makes a taken signal pending again in the caught set.
+    fn repend(&self, sig: i32, info: &[u64; 16]);
+    /// Hands a taken signal back to the kernel as pending.
+    fn requeue(&self, sig: i32, info: &[u64; 16]);
+    /// Sets (with `new`) and returns the process's own disposition of `sig`.
+    fn sigaction(&self, sig: i32, new: Option<KernelSigaction>) -> Result<KernelSigaction, i32>;
+    /// Makes the process catch `sig` into the pending set.
+    fn catch(&self, sig: i32) -> Result<(), i32>;
+}
+
+/// The program must die by this signal's default action (what the kernel's force_sigsegv
+/// does when a frame cannot be written or read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dies(pub i32);
+
 /// What a signal works on: the program's memory, its trap frame (x1..x31, pc), the rest of
-/// its state (FP, vector CSRs) and its vector registers.
+/// its state (FP, vector CSRs) and its vector registers, and the process's signal state.
 pub struct Context<'a> {
-    pub mem: &'a Memory,
-    pub frame: u64,
+    pub mem: &'a dyn ProgramMemory,
+    pub regs: &'a mut dyn Regs,
     pub st: &'a mut RuneVcpuState,
     pub vregs: &'a mut [u8],
+    pub host: &'a dyn SignalHost,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -128,14 +171,12 @@ fn caught(action: Option<Action>) -> Option<Action> {
 
 impl Signals {
     /// Maps the trampoline page (the program's, read and execute).
-    pub fn new(mem: &mut Memory) -> std::io::Result<Self> {
-        let page = memory::anonymous(PAGE, 0, false)?;
+    pub fn new(mem: &mut impl super::load::Space) -> std::io::Result<Self> {
+        let page = mem.map_anywhere(super::pages::PAGE)?;
         let code: Vec<u8> = TRAMPOLINE.iter().flat_map(|i| i.to_le_bytes()).collect();
-        memory::fill(page, &code);
-        memory::protect(page, PAGE, libc::PROT_READ | libc::PROT_EXEC)?;
-        // riscv_flush_icache: the hart fetches what was just stored.
-        sys::syscall(259, [page, page + PAGE, 0, 0, 0, 0]);
-        mem.give(page, PAGE, libc::PROT_READ | libc::PROT_EXEC)?;
+        mem.fill(page, &code)?;
+        mem.give(page, super::pages::PAGE, libc::PROT_READ | libc::PROT_EXEC)?;
+        mem.done();
         Ok(Signals {
             actions: [None; 64],
             altstack: None,
@@ -144,7 +185,12 @@ impl Signals {
     }
 
     /// rt_sigaction(sig, act, oldact, sigsetsize), for the program.
-    pub fn sigaction(&mut self, mem: &Memory, a: [u64; 6]) -> i64 {
+    pub fn sigaction(
+        &mut self,
+        mem: &dyn ProgramMemory,
+        host: &dyn SignalHost,
+        a: [u64; 6],
+    ) -> i64 {
         let Some(sig) = valid(a[0]).filter(|_| a[3] == 8) else {
             return -i64::from(libc::EINVAL);
         };
@@ -153,7 +199,7 @@ impl Signals {
         }
         let new = match a[1] {
             0 => None,
-            p => match read_bytes(mem, p, 24) {
+            p => match mem.read_bytes(p, 24) {
                 Some(b) => Some([word_at(&b, 0), word_at(&b, 8), word_at(&b, 16)]),
                 None => return -i64::from(libc::EFAULT),
             },
@@ -163,13 +209,13 @@ impl Signals {
             let old = match self.actions[sig as usize - 1] {
                 Some(act) => [act.handler, act.flags, act.mask],
                 None if synchronous => [0; 3],
-                None => match sys::host_sigaction(sig, None) {
+                None => match host.sigaction(sig, None) {
                     Ok(old) => old,
                     Err(e) => return -i64::from(e),
                 },
             };
             let bytes: Vec<u8> = old.iter().flat_map(|w| w.to_le_bytes()).collect();
-            if !write_bytes(mem, a[2], &bytes) {
+            if !mem.write(a[2], &bytes) {
                 return -i64::from(libc::EFAULT);
             }
         }
@@ -188,10 +234,11 @@ impl Signals {
         if handler <= 1 {
             // SIG_DFL, SIG_IGN: the kernel's, exactly as the program asked.
             self.actions[sig as usize - 1] = None;
-            return sys::host_sigaction(sig, Some([handler, flags, mask]))
+            return host
+                .sigaction(sig, Some([handler, flags, mask]))
                 .map_or_else(|e| -i64::from(e), |_| 0);
         }
-        if let Err(e) = sys::catch(sig) {
+        if let Err(e) = host.catch(sig) {
             return -i64::from(e);
         }
         self.actions[sig as usize - 1] = Some(action);
@@ -217,10 +264,10 @@ impl Signals {
     }
 
     /// sigaltstack(ss, old_ss), for the program whose stack pointer is `sp`.
-    pub fn sigaltstack(&mut self, mem: &Memory, new: u64, old: u64, sp: u64) -> i64 {
+    pub fn sigaltstack(&mut self, mem: &dyn ProgramMemory, new: u64, old: u64, sp: u64) -> i64 {
         let new = match new {
             0 => None,
-            p => match read_bytes(mem, p, 24) {
+            p => match mem.read_bytes(p, 24) {
                 Some(b) => Some((
                     word_at(&b, 0),
                     word_at(&b, 8) & 0xffff_ffff,
@@ -235,7 +282,7 @@ impl Signals {
                 .iter()
                 .flat_map(|w| w.to_le_bytes())
                 .collect();
-            if !write_bytes(mem, old, &bytes) {
+            if !mem.write(old, &bytes) {
                 return -i64::from(libc::EFAULT);
             }
         }
@@ -265,46 +312,58 @@ impl Signals {
         cx: &mut Context<'_>,
         mut during: Option<u64>,
         mut interrupted: Option<Interrupted>,
-    ) {
+    ) -> Result<(), Dies> {
         // Blocked only by the mask a call waited with: pending again once this is done (the
         // kernel delivers those when that mask goes away).
         let mut later = Vec::new();
-        while let Some((sig, info)) = sys::take_pending() {
-            let real = sys::mask();
+        while let Some((sig, info)) = cx.host.take_pending() {
+            let real = cx.host.mask();
             let blocked = during.unwrap_or(real);
             match caught(self.actions[sig as usize - 1]) {
                 Some(action) if blocked & bit(sig) == 0 => {
                     let restart = interrupted
                         .take()
                         .filter(|i| i.restartable && action.flags & SA_RESTART != 0);
-                    self.setup_frame(cx, sig, &info, action, blocked, restart);
+                    if let Err(dies) = self.setup_frame(cx, sig, &info, action, blocked, restart) {
+                        for (sig, info) in later {
+                            cx.host.repend(sig, &info);
+                        }
+                        return Err(dies);
+                    }
                     during = None;
                 }
                 Some(_) if real & bit(sig) == 0 => later.push((sig, info)),
                 // Blocked for good, or no longer caught: the kernel's again.
-                _ => sys::requeue(sig, &info),
+                _ => cx.host.requeue(sig, &info),
             }
         }
         for (sig, info) in later {
-            sys::repend(sig, &info);
+            cx.host.repend(sig, &info);
         }
+        Ok(())
     }
 
     /// A fault of the program (`sig` with `code` at `addr`): delivered to its handler if it
     /// has one and does not block the signal; false when the default action must follow.
-    pub fn fault(&mut self, cx: &mut Context<'_>, sig: i32, code: i32, addr: u64) -> bool {
-        let blocked = sys::mask();
+    pub fn fault(
+        &mut self,
+        cx: &mut Context<'_>,
+        sig: i32,
+        code: i32,
+        addr: u64,
+    ) -> Result<bool, Dies> {
+        let blocked = cx.host.mask();
         let Some(action) =
             caught(self.actions[sig as usize - 1]).filter(|_| blocked & bit(sig) == 0)
         else {
-            return false;
+            return Ok(false);
         };
         let mut info = [0u64; 16];
         info[0] = sig as u64;
         info[1] = code as u32 as u64;
         info[2] = addr;
-        self.setup_frame(cx, sig, &info, action, blocked, None);
-        true
+        self.setup_frame(cx, sig, &info, action, blocked, None)?;
+        Ok(true)
     }
 
     fn setup_frame(
@@ -315,10 +374,9 @@ impl Signals {
         action: Action,
         blocked: u64,
         restart: Option<Interrupted>,
-    ) {
-        let frame = cx.frame;
-        let saved_mask = sys::mask();
-        let sp = frame_word(frame, 2);
+    ) -> Result<(), Dies> {
+        let saved_mask = cx.host.mask();
+        let sp = cx.regs.get(2);
         let vsize = cx.vregs.len() as u64;
         let ext = if vsize > 0 { 8 + V_STATE + vsize } else { 0 };
         let size = FRAME + ext;
@@ -328,7 +386,7 @@ impl Signals {
                 let at = (base + len).wrapping_sub(size) & !15;
                 if at < base {
                     // The frame does not fit the alternate stack: the kernel's force_sigsegv.
-                    sys::die_by(libc::SIGSEGV);
+                    return Err(Dies(libc::SIGSEGV));
                 }
                 at
             }
@@ -347,12 +405,12 @@ impl Signals {
         put(&mut f, uc + UC_SIGMASK, saved_mask);
         let mc = uc + UC_MCONTEXT;
         let (pc, a0) = match restart {
-            Some(i) => (frame_word(frame, F_PC) - 4, i.a0),
-            None => (frame_word(frame, F_PC), frame_word(frame, 10)),
+            Some(i) => (cx.regs.get(F_PC).wrapping_sub(4), i.a0),
+            None => (cx.regs.get(F_PC), cx.regs.get(10)),
         };
         put(&mut f, mc, pc);
         for x in 1..32 {
-            put(&mut f, mc + 8 * x as u64, frame_word(frame, x));
+            put(&mut f, mc + 8 * x as u64, cx.regs.get(x));
         }
         put(&mut f, mc + 8 * 10, a0);
         for (i, v) in cx.st.fp.f.iter().enumerate() {
@@ -382,51 +440,51 @@ impl Signals {
             f[data..data + vsize as usize].copy_from_slice(cx.vregs);
             // The END header after it is zeros already.
         }
-        if !write_bytes(cx.mem, at, &f) {
+        if !cx.mem.write(at, &f) {
             // No room for the frame: what the kernel's force_sigsegv does.
-            sys::die_by(libc::SIGSEGV);
+            return Err(Dies(libc::SIGSEGV));
         }
         if use_alt && let Some((_, _, true)) = self.altstack {
             self.altstack = None;
         }
 
-        set_frame_word(frame, 1, self.trampoline);
-        set_frame_word(frame, 2, at);
-        set_frame_word(frame, 10, sig as u64);
-        set_frame_word(frame, 11, at);
-        set_frame_word(frame, 12, at + uc);
-        set_frame_word(frame, F_PC, action.handler);
+        cx.regs.set(1, self.trampoline);
+        cx.regs.set(2, at);
+        cx.regs.set(10, sig as u64);
+        cx.regs.set(11, at);
+        cx.regs.set(12, at + uc);
+        cx.regs.set(F_PC, action.handler);
         let defer = if action.flags & SA_NODEFER != 0 {
             0
         } else {
             bit(sig)
         };
-        sys::set_mask(blocked | action.mask | defer);
+        cx.host.set_mask(blocked | action.mask | defer);
         if action.flags & SA_RESETHAND != 0 {
             self.actions[sig as usize - 1] = None;
             if !SYNCHRONOUS.contains(&sig) {
-                let _ = sys::host_sigaction(sig, Some([0, 0, 0]));
+                let _ = cx.host.sigaction(sig, Some([0, 0, 0]));
             }
         }
+        Ok(())
     }
 
     /// rt_sigreturn: the registers, FP state, mask and alternate stack of the frame at the
     /// program's stack pointer. A frame the program cannot read ends it, as in the kernel.
-    pub fn sigreturn(&mut self, cx: &mut Context<'_>) {
-        let frame = cx.frame;
-        let at = frame_word(frame, 2);
-        let Some(f) = read_bytes(cx.mem, at, FRAME) else {
-            sys::die_by(libc::SIGSEGV);
+    pub fn sigreturn(&mut self, cx: &mut Context<'_>) -> Result<(), Dies> {
+        let at = cx.regs.get(2);
+        let Some(f) = cx.mem.read_bytes(at, FRAME) else {
+            return Err(Dies(libc::SIGSEGV));
         };
         let mc = SIGINFO + UC_MCONTEXT;
         let vsize = cx.vregs.len() as u64;
         if vsize > 0 && word32_at(&f, mc + MC_EXT) == RISCV_V_MAGIC {
             // As __restore_v_state: the CSRs from the state, the registers from its datap.
-            let Some(state) = read_bytes(cx.mem, at + mc + MC_EXT + 8, V_STATE) else {
-                sys::die_by(libc::SIGSEGV);
+            let Some(state) = cx.mem.read_bytes(at + mc + MC_EXT + 8, V_STATE) else {
+                return Err(Dies(libc::SIGSEGV));
             };
-            let Some(data) = read_bytes(cx.mem, word_at(&state, 40), vsize) else {
-                sys::die_by(libc::SIGSEGV);
+            let Some(data) = cx.mem.read_bytes(word_at(&state, 40), vsize) else {
+                return Err(Dies(libc::SIGSEGV));
             };
             let v = &mut cx.st.vector;
             (v.vstart, v.vl, v.vtype, v.vcsr) = (
@@ -437,15 +495,15 @@ impl Signals {
             );
             cx.vregs.copy_from_slice(&data);
         }
-        set_frame_word(frame, F_PC, word_at(&f, mc));
+        cx.regs.set(F_PC, word_at(&f, mc));
         for x in 1..32 {
-            set_frame_word(frame, x, word_at(&f, mc + 8 * x as u64));
+            cx.regs.set(x, word_at(&f, mc + 8 * x as u64));
         }
         for (i, v) in cx.st.fp.f.iter_mut().enumerate() {
             *v = word_at(&f, mc + MC_FP + 8 * i as u64);
         }
         cx.st.fp.fcsr = u64::from(word32_at(&f, mc + MC_FCSR));
-        sys::set_mask(word_at(&f, SIGINFO + UC_SIGMASK));
+        cx.host.set_mask(word_at(&f, SIGINFO + UC_SIGMASK));
         let ss = SIGINFO + UC_STACK;
         let (base, flags, size) = (
             word_at(&f, ss),
@@ -454,12 +512,13 @@ impl Signals {
         );
         // As restore_altstack: nothing changes while on the alternate stack, errors are
         // ignored.
-        if self.on_altstack(frame_word(frame, 2)) {
+        if self.on_altstack(cx.regs.get(2)) {
         } else if flags & SS_DISABLE != 0 {
             self.altstack = None;
         } else if size >= MINSIGSTKSZ {
             self.altstack = Some((base, size, flags & SS_AUTODISARM != 0));
         }
+        Ok(())
     }
 }
 
@@ -481,4 +540,224 @@ pub fn restartable(name: &str) -> bool {
             | "msgrcv"
             | "msgsnd"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+
+    use super::super::fake::FakeMemory;
+    use super::super::pages::PAGE;
+    use super::*;
+
+    /// The process's signal state, faked: a mask, a caught set, dispositions.
+    #[derive(Default)]
+    struct FakeHost {
+        mask: Cell<u64>,
+        pending: RefCell<Vec<(i32, [u64; 16])>>,
+        requeued: RefCell<Vec<i32>>,
+        caught: RefCell<Vec<i32>>,
+    }
+
+    impl SignalHost for FakeHost {
+        fn mask(&self) -> u64 {
+            self.mask.get()
+        }
+        fn set_mask(&self, m: u64) {
+            self.mask.set(m)
+        }
+        fn take_pending(&self) -> Option<(i32, [u64; 16])> {
+            let mut p = self.pending.borrow_mut();
+            (!p.is_empty()).then(|| p.remove(0))
+        }
+        fn repend(&self, sig: i32, info: &[u64; 16]) {
+            self.pending.borrow_mut().push((sig, *info))
+        }
+        fn requeue(&self, sig: i32, _: &[u64; 16]) {
+            self.requeued.borrow_mut().push(sig)
+        }
+        fn sigaction(&self, _: i32, _: Option<KernelSigaction>) -> Result<KernelSigaction, i32> {
+            Ok([0; 3])
+        }
+        fn catch(&self, sig: i32) -> Result<(), i32> {
+            self.caught.borrow_mut().push(sig);
+            Ok(())
+        }
+    }
+
+    const RW: i32 = libc::PROT_READ | libc::PROT_WRITE;
+    const STACK: u64 = 0x40_0000;
+    const ACT: u64 = 0x10_0000;
+    const HANDLER: u64 = 0x2_0000;
+
+    /// A program with a stack, a page for its sigaction structs, and a shim page right below
+    /// its stack.
+    fn program() -> (FakeMemory, Signals) {
+        let mut m = FakeMemory::new();
+        m.shim(STACK - PAGE, PAGE);
+        m.give(STACK, 4 * PAGE, RW);
+        m.give(ACT, PAGE, RW);
+        let s = Signals::new(&mut m).unwrap();
+        (m, s)
+    }
+
+    fn install(s: &mut Signals, m: &FakeMemory, host: &FakeHost, sig: i32, flags: u64) {
+        let act: Vec<u8> = [HANDLER, flags, 0]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        assert!(m.write(ACT, &act));
+        assert_eq!(s.sigaction(m, host, [sig as u64, ACT, 0, 8, 0, 0]), 0);
+    }
+
+    fn regs(sp: u64, pc: u64) -> [u64; 40] {
+        let mut r = [0u64; 40];
+        for (x, v) in r.iter_mut().enumerate().take(32).skip(1) {
+            *v = 0x1000 + x as u64;
+        }
+        r[2] = sp;
+        r[F_PC] = pc;
+        r
+    }
+
+    #[test]
+    fn a_fault_runs_the_handler_and_sigreturn_undoes_the_frame() {
+        let (m, mut s) = program();
+        let host = FakeHost::default();
+        install(&mut s, &m, &host, libc::SIGILL, 0);
+        assert!(
+            host.caught.borrow().is_empty(),
+            "synchronous: never the process's"
+        );
+        let mut r = regs(STACK + 4 * PAGE - 64, 0x1_0040);
+        let before = r;
+        let mut st = RuneVcpuState::default();
+        st.fp.f[3] = 0xdead;
+        let mut vregs = [];
+        let mut cx = Context {
+            mem: &m,
+            regs: &mut r,
+            st: &mut st,
+            vregs: &mut vregs,
+            host: &host,
+        };
+        assert_eq!(s.fault(&mut cx, libc::SIGILL, 1, 0x1_0040), Ok(true));
+        let at = cx.regs.get(2);
+        assert_eq!(at % 16, 0);
+        assert!(at + FRAME <= before[2]);
+        assert_eq!(cx.regs.get(F_PC), HANDLER);
+        assert_eq!(cx.regs.get(10), libc::SIGILL as u64);
+        assert_eq!(cx.regs.get(11), at, "a1 = &siginfo");
+        assert_eq!(cx.regs.get(12), at + SIGINFO, "a2 = &ucontext");
+        assert_eq!(cx.regs.get(1), s.trampoline);
+        // siginfo: signo, code, addr
+        assert_eq!(m.read_u64(at), Some(libc::SIGILL as u64));
+        assert_eq!(m.read_u64(at + 8), Some(1));
+        assert_eq!(m.read_u64(at + 16), Some(0x1_0040));
+        // the saved pc and registers in the mcontext
+        assert_eq!(m.read_u64(at + SIGINFO + UC_MCONTEXT), Some(0x1_0040));
+        assert_eq!(m.read_u64(at + SIGINFO + UC_MCONTEXT + 8 * 5), Some(0x1005));
+        assert_ne!(host.mask() & bit(libc::SIGILL), 0, "blocked in its handler");
+        cx.st.fp.f[3] = 0;
+        s.sigreturn(&mut cx).unwrap();
+        assert_eq!(&r[..33], &before[..33]);
+        assert_eq!(st.fp.f[3], 0xdead);
+        assert_eq!(host.mask(), 0);
+        assert!(m.shim_writes.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_frame_that_would_land_on_the_shim_kills_instead() {
+        let (m, mut s) = program();
+        let host = FakeHost::default();
+        install(&mut s, &m, &host, libc::SIGSEGV, 0);
+        // the stack pointer at the bottom of the program's stack: the frame would go below it
+        let mut r = regs(STACK + 256, 0x1_0000);
+        let mut st = RuneVcpuState::default();
+        let mut vregs = [];
+        let mut cx = Context {
+            mem: &m,
+            regs: &mut r,
+            st: &mut st,
+            vregs: &mut vregs,
+            host: &host,
+        };
+        assert_eq!(
+            s.fault(&mut cx, libc::SIGSEGV, 1, 0),
+            Err(Dies(libc::SIGSEGV))
+        );
+        assert!(m.shim_writes.borrow().is_empty());
+        assert_eq!(m.shim_bytes(STACK - PAGE, PAGE), vec![0; PAGE as usize]);
+    }
+
+    #[test]
+    fn sigreturn_from_memory_that_is_not_the_programs_kills() {
+        let (m, mut s) = program();
+        let host = FakeHost::default();
+        let mut r = regs(STACK - PAGE, 0);
+        let mut st = RuneVcpuState::default();
+        let mut vregs = [];
+        let mut cx = Context {
+            mem: &m,
+            regs: &mut r,
+            st: &mut st,
+            vregs: &mut vregs,
+            host: &host,
+        };
+        assert_eq!(s.sigreturn(&mut cx), Err(Dies(libc::SIGSEGV)));
+        assert_eq!(r[F_PC], 0, "nothing restored");
+    }
+
+    #[test]
+    fn an_asynchronous_signal_is_caught_then_delivered_or_handed_back() {
+        let (m, mut s) = program();
+        let host = FakeHost::default();
+        install(&mut s, &m, &host, libc::SIGUSR1, SA_RESTART);
+        assert_eq!(*host.caught.borrow(), [libc::SIGUSR1]);
+        let mut info = [0u64; 16];
+        info[0] = libc::SIGUSR1 as u64;
+        host.pending.borrow_mut().push((libc::SIGUSR1, info));
+        // SIGUSR2 has no handler of the program's: back to the kernel
+        host.pending.borrow_mut().push((libc::SIGUSR2, [0; 16]));
+        let mut r = regs(STACK + 4 * PAGE, 0x1_0104);
+        let mut st = RuneVcpuState::default();
+        let mut vregs = [];
+        let mut cx = Context {
+            mem: &m,
+            regs: &mut r,
+            st: &mut st,
+            vregs: &mut vregs,
+            host: &host,
+        };
+        let interrupted = Interrupted {
+            a0: 7,
+            restartable: true,
+        };
+        s.deliver_pending(&mut cx, None, Some(interrupted)).unwrap();
+        assert_eq!(cx.regs.get(F_PC), HANDLER);
+        let at = cx.regs.get(2);
+        // SA_RESTART: the saved pc is the ecall again, with the call's first argument
+        assert_eq!(m.read_u64(at + SIGINFO + UC_MCONTEXT), Some(0x1_0100));
+        assert_eq!(m.read_u64(at + SIGINFO + UC_MCONTEXT + 8 * 10), Some(7));
+        assert_eq!(*host.requeued.borrow(), [libc::SIGUSR2]);
+    }
+
+    #[test]
+    fn sigaction_refuses_what_the_kernel_refuses() {
+        let (m, mut s) = program();
+        let host = FakeHost::default();
+        assert_eq!(
+            s.sigaction(&m, &host, [libc::SIGKILL as u64, ACT, 0, 8, 0, 0]),
+            -i64::from(libc::EINVAL)
+        );
+        assert_eq!(
+            s.sigaction(&m, &host, [libc::SIGUSR1 as u64, ACT, 0, 4, 0, 0]),
+            -i64::from(libc::EINVAL)
+        );
+        // an act in the shim's memory
+        assert_eq!(
+            s.sigaction(&m, &host, [libc::SIGUSR1 as u64, STACK - PAGE, 0, 8, 0, 0]),
+            -i64::from(libc::EFAULT)
+        );
+    }
 }

@@ -39,6 +39,55 @@ pub fn exit_group(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
+/// The most descriptors the reserved range sits below: it starts just under the soft
+/// RLIMIT_NOFILE, but never higher than this (a huge limit would grow the table to match).
+const RESERVED_CEILING: u64 = 1024;
+/// How far below that the range starts.
+const RESERVED_SPAN: u64 = 8;
+
+/// Where the shim's own descriptors go: high above the small numbers programs and shells name
+/// themselves (`exec 3>file`), so only a program that names them on purpose meets them (and
+/// gets EBADF: every descriptor argument is checked against them).
+fn reserved_floor() -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one struct rlimit, which `lim` is.
+    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+        lim.rlim_cur
+    } else {
+        RESERVED_CEILING
+    };
+    soft.min(RESERVED_CEILING)
+        .saturating_sub(RESERVED_SPAN)
+        .max(64)
+}
+
+/// Moves a descriptor of the shim's into the reserved range (close-on-exec).
+pub fn reserve_fd<T: From<std::os::fd::OwnedFd> + Into<std::os::fd::OwnedFd>>(
+    fd: T,
+) -> std::io::Result<T> {
+    use std::os::fd::AsRawFd as _;
+    let old: std::os::fd::OwnedFd = fd.into();
+    let new = syscall(
+        libc::SYS_fcntl as u64,
+        [
+            old.as_raw_fd() as u64,
+            libc::F_DUPFD_CLOEXEC as u64,
+            reserved_floor(),
+            0,
+            0,
+            0,
+        ],
+    );
+    if new < 0 {
+        return Err(std::io::Error::from_raw_os_error(-new as i32));
+    }
+    // `old` closes as it drops.
+    Ok(T::from(own_fd(new as std::os::fd::RawFd)))
+}
+
 /// Takes ownership of a descriptor the kernel just returned.
 pub fn own_fd(fd: std::os::fd::RawFd) -> std::os::fd::OwnedFd {
     use std::os::fd::FromRawFd as _;
@@ -46,8 +95,7 @@ pub fn own_fd(fd: std::os::fd::RawFd) -> std::os::fd::OwnedFd {
     unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
 }
 
-/// The kernel's `struct sigaction` on riscv64: handler, flags, mask (no restorer).
-pub type KernelSigaction = [u64; 3];
+use super::signal::{KernelSigaction, SignalHost};
 
 /// Sets (with `new`) and returns the process's own disposition of `sig`, unchanged: what the
 /// kernel keeps for the signals the program leaves to it (default and ignore).
@@ -161,4 +209,32 @@ pub fn requeue(sig: i32, info: &[u64; 16]) {
             0,
         ],
     );
+}
+
+/// The process's own signal state, for the signal machinery.
+#[derive(Debug, Clone, Copy)]
+pub struct Kernel;
+
+impl SignalHost for Kernel {
+    fn mask(&self) -> u64 {
+        mask()
+    }
+    fn set_mask(&self, m: u64) {
+        set_mask(m)
+    }
+    fn take_pending(&self) -> Option<(i32, [u64; 16])> {
+        take_pending()
+    }
+    fn repend(&self, sig: i32, info: &[u64; 16]) {
+        repend(sig, info)
+    }
+    fn requeue(&self, sig: i32, info: &[u64; 16]) {
+        requeue(sig, info)
+    }
+    fn sigaction(&self, sig: i32, new: Option<KernelSigaction>) -> Result<KernelSigaction, i32> {
+        host_sigaction(sig, new)
+    }
+    fn catch(&self, sig: i32) -> Result<(), i32> {
+        catch(sig)
+    }
 }

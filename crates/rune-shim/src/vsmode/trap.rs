@@ -11,8 +11,11 @@ pub const HCALL_TRAP: u64 = 0x5254_5250;
 /// `a7` of the hypercall for a trap inside the vector itself.
 pub const HCALL_HANDLER_FAULT: u64 = 0x5254_4846;
 
+/// `a7` of the hypercall of the probe entry that reads back vsatp.
+pub const HCALL_PROBE: u64 = 0x5254_5042;
+
 /// Frame layout, in u64 words: x0..x31 (x0 unused), then these (and sstatus at 35).
-pub const F_PC: usize = 32;
+pub const F_PC: usize = super::signal::F_PC;
 pub const F_CAUSE: usize = 33;
 pub const F_TVAL: usize = 34;
 /// The fast-path table: `FAST_CALLS` entries of (1 = answer with the value, value).
@@ -136,17 +139,29 @@ std::arch::global_asm!(
     "  li a7, 0x52544846",
     "  ecall",
     "  j 2b",
+    // The probe of the VS-stage mode (vsatp.rs): entered alone, it only leaves.
+    ".globl rune_vs_probe",
+    "rune_vs_probe:",
+    "  li a7, 0x52545042",
+    "  ecall",
+    "  j rune_vs_probe",
     ".balign 4096",
     ".globl rune_vs_vector_end",
     "rune_vs_vector_end:",
     ".popsection",
 );
 
-// SAFETY: the two symbols are defined by the assembly above; they are only ever used as
+// SAFETY: the three symbols are defined by the assembly above; they are only ever used as
 // addresses, never called from the host.
 unsafe extern "C" {
     fn rune_vs_vector();
     fn rune_vs_vector_end();
+    fn rune_vs_probe();
+}
+
+/// Where the probe entry starts (on the vector's pages).
+pub fn probe_pc() -> u64 {
+    rune_vs_probe as *const () as u64
 }
 
 /// The vector's first and one-past-last address (whole pages).
