@@ -58,7 +58,10 @@ fn a_path_rule_on_unlink_is_refused_by_seccomp_on_match_path() {
     );
     // Nor does the VS handler (issue 13, item 18: it used to accept the rule and never match).
     let (ok, _, stderr) = check(policy, Some("vsmode"));
-    assert!(!ok && stderr.contains("the vsmode backend cannot enforce path rules on @unlink"), "{stderr}");
+    assert!(
+        !ok && stderr.contains("the vsmode backend cannot enforce path rules on @unlink"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -49,16 +49,14 @@ const RETRIES: usize = 8;
 /// refused as a loop.
 const MAX_REWRITES: usize = 4;
 
-/// The flags and mode a rewrite of integer arguments asks for.
+/// The flags and mode a rewrite of integer arguments asks for (where they are comes from
+/// the system-call table; openat2 keeps them in memory, which a rewrite does not change).
 fn rewritten_flags(name: &str, new: &Call, flags: i32, mode: u32) -> (i32, u32) {
-    let (fi, mi) = match name {
-        "open" => (1, 2),
-        "openat" => (2, 3),
-        "creat" => (usize::MAX, 1),
-        _ => return (flags, mode),
+    let Some(at) = crate::syscalls::table::entry(name).and_then(|e| e.open_args()) else {
+        return (flags, mode);
     };
-    let f = new.args.get(fi).map_or(flags, |v| *v as i32);
-    let m = new.args.get(mi).map_or(mode, |v| *v as u32);
+    let f = at.flags.map_or(flags, |i| new.args[i] as i32);
+    let m = at.mode.map_or(mode, |i| new.args[i] as u32);
     (f, m)
 }
 

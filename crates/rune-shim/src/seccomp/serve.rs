@@ -11,6 +11,7 @@ use super::supervisor::Server;
 use super::sys::{self, Notif};
 use crate::events::{Event, now};
 use crate::handler::{Call, Decision, Source, Verdict};
+use crate::syscalls::table;
 
 /// How a call was answered, for its event.
 #[derive(Debug, Clone, Copy)]
@@ -115,14 +116,17 @@ pub(super) fn tgid_of(tid: u32) -> u32 {
 impl Server {
     pub(super) fn serve(&mut self, listener: BorrowedFd<'_>, n: Notif) -> Served {
         let name = self.arch.name(n.nr).unwrap_or("unknown");
+        let policies = &self.cfg.policies;
         Served::Answered(match name {
-            "open" | "openat" | "openat2" | "creat" if self.cfg.policies.needs_path(name) => {
+            _ if is_in(name, "@open") && policies.needs_path(name) => {
                 return self.serve_open(listener, &n, name);
             }
-            "execve" | "execveat" => self.serve_exec(listener, &n, name),
-            "memfd_create" if self.cfg.policies.limits_exec() => self.serve_memfd(listener, &n),
-            "link" | "linkat" | "rename" | "renameat" | "renameat2"
-                if self.cfg.policies.guards_names() =>
+            _ if is_in(name, "@exec") => self.serve_exec(listener, &n, name),
+            "memfd_create" if policies.limits_exec() => self.serve_memfd(listener, &n),
+            // symlink(2) makes a new name for no object: nothing to guard.
+            _ if (is_in(name, "@link") && !name.starts_with("symlink")
+                || is_in(name, "@rename"))
+                && policies.guards_names() =>
             {
                 self.serve_names(listener, &n, name)
             }
@@ -146,6 +150,7 @@ impl Server {
                 };
                 let (d, source) = self.cfg.policies.decide(&call);
                 if d.log
+                    && is_in(name, "@open")
                     && let Some(path) = path_as_written(&n, name)
                 {
                     return self
@@ -359,11 +364,8 @@ impl Server {
     /// caller wrote it (made absolute against its cwd), which is safe only because a refusal
     /// never lets anything in: what may run is the kernel's to enforce.
     fn serve_exec(&mut self, listener: BorrowedFd<'_>, n: &Notif, name: &str) -> Answered {
-        let path_arg = if name == "execveat" { 1 } else { 0 };
         let path = if self.cfg.policies.needs_path(name) {
-            caller::read_path(n.tid, n.args[path_arg])
-                .ok()
-                .map(|p| absolute(n.tid, &String::from_utf8_lossy(&p)))
+            path_as_written(n, name)
         } else {
             None
         };
@@ -420,17 +422,19 @@ impl Server {
     }
 }
 
-/// The path argument of an open, as the caller wrote it (absolute against its cwd).
+/// Whether `name` is a member of `family`.
+fn is_in(name: &str, family: &str) -> bool {
+    crate::syscalls::family(family).is_some_and(|f| f.members.contains(&name))
+}
+
+/// The (first) path argument of a call, as the caller wrote it, made absolute against its
+/// dirfd or cwd.
 fn path_as_written(n: &Notif, name: &str) -> Option<String> {
-    let arg = match name {
-        "open" | "creat" => 0,
-        "openat" | "openat2" => 1,
-        _ => return None,
-    };
-    let bytes = caller::read_path(n.tid, n.args[arg]).ok()?;
+    let at = *table::entry(name)?.paths().first()?;
+    let bytes = caller::read_path(n.tid, n.args[at.path]).ok()?;
     let path = String::from_utf8_lossy(&bytes);
-    let dirfd = n.args[0] as i32;
-    if arg == 1 && dirfd != libc::AT_FDCWD && !path.starts_with('/') {
+    let dirfd = at.dirfd.map_or(libc::AT_FDCWD, |i| n.args[i] as i32);
+    if dirfd != libc::AT_FDCWD && !path.starts_with('/') {
         let dir = std::fs::read_link(format!("/proc/{}/fd/{dirfd}", n.tid)).ok()?;
         let root = std::fs::read_link(format!("/proc/{}/root", n.tid)).unwrap_or_default();
         let dir = dir.strip_prefix(&root).unwrap_or(&dir);

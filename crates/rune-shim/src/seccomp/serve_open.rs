@@ -14,11 +14,40 @@ use super::sys::{self, Notif};
 use crate::handler::{Call, Verdict};
 use crate::object::decide::Later;
 use crate::object::decide::OpenCall;
+use crate::syscalls::table;
 
+/// The open as the caller asked for it, with its dirfd; where each argument is comes from
+/// the system-call table.
 fn read_call(name: &str, n: &Notif) -> std::io::Result<(i32, OpenCall)> {
     let a = n.args;
-    let path = |i: usize| caller::read_path(n.tid, a[i]);
-    let call = |path, flags, mode, resolve| OpenCall {
+    let einval = || std::io::Error::from_raw_os_error(libc::EINVAL);
+    let at = table::entry(name)
+        .and_then(table::Entry::open_args)
+        .ok_or_else(einval)?;
+    let path = caller::read_path(n.tid, a[at.path.path])?;
+    let dirfd = at.path.dirfd.map_or(libc::AT_FDCWD, |i| a[i] as i32);
+    let (flags, mode, resolve) = match (at.flags, at.how) {
+        (Some(f), _) => (a[f] as i32, at.mode.map_or(0, |m| a[m] as u32), 0),
+        (None, Some(h)) => {
+            // struct open_how { u64 flags; u64 mode; u64 resolve; }, its size after it.
+            let size =
+                table::Struct::OpenHow.size(crate::syscalls::Arch::native().ok_or_else(einval)?);
+            if a[h + 1] < size {
+                return Err(einval());
+            }
+            let how = caller::read_bytes(n.tid, a[h], size as usize)?;
+            let word =
+                |i: usize| u64::from_ne_bytes(how[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+            (word(0) as i32, word(1) as u32, word(2))
+        }
+        // creat(2) is open(O_CREAT | O_WRONLY | O_TRUNC).
+        (None, None) => (
+            libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC,
+            at.mode.map_or(0, |m| a[m] as u32),
+            0,
+        ),
+    };
+    let call = OpenCall {
         name: name.to_owned(),
         args: a,
         path,
@@ -26,32 +55,7 @@ fn read_call(name: &str, n: &Notif) -> std::io::Result<(i32, OpenCall)> {
         mode,
         resolve,
     };
-    Ok(match name {
-        "open" => (libc::AT_FDCWD, call(path(0)?, a[1] as i32, a[2] as u32, 0)),
-        "creat" => (
-            libc::AT_FDCWD,
-            call(
-                path(0)?,
-                libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC,
-                a[1] as u32,
-                0,
-            ),
-        ),
-        "openat" => (a[0] as i32, call(path(1)?, a[2] as i32, a[3] as u32, 0)),
-        _ => {
-            // struct open_how { u64 flags; u64 mode; u64 resolve; }, at least 24 bytes.
-            if a[3] < 24 {
-                return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
-            }
-            let how = caller::read_bytes(n.tid, a[2], 24)?;
-            let word =
-                |i: usize| u64::from_ne_bytes(how[i * 8..i * 8 + 8].try_into().unwrap_or_default());
-            (
-                a[0] as i32,
-                call(path(1)?, word(0) as i32, word(1) as u32, word(2)),
-            )
-        }
-    })
+    Ok((dirfd, call))
 }
 
 fn errno_of(e: &std::io::Error) -> i32 {

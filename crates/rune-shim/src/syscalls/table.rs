@@ -148,6 +148,8 @@ pub enum Arg {
     /// A number, or an address the kernel does not dereference.
     Int,
     Flags,
+    /// A file mode (the permissions a create gives).
+    Mode,
     /// A descriptor.
     Fd,
     /// A directory descriptor a following path is relative to (or AT_FDCWD).
@@ -312,10 +314,10 @@ const TABLE: &[Entry] = table! {
     "sendfile" => [Fd, Fd, InOut(One(S::U64)), Int],
     "copy_file_range" | "splice" => [Fd, InOut(One(S::U64)), Fd, InOut(One(S::U64)), Int, Flags],
     // paths
-    "openat" => [DirFd, Path, Flags, Int],
+    "openat" => [DirFd, Path, Flags, Mode],
     "openat2" => [DirFd, Path, In(One(S::OpenHow)), Int],
-    "open" => [Path, Flags, Int],
-    "creat" => [Path, Int],
+    "open" => [Path, Flags, Mode],
+    "creat" => [Path, Mode],
     "readlinkat" => [DirFd, Path, Out(Bytes(3)), Int],
     "readlink" => [Path, Out(Bytes(2)), Int],
     "newfstatat" => [DirFd, Path, Out(One(S::Stat)), Flags],
@@ -392,6 +394,30 @@ const TABLE: &[Entry] = table! {
     "set_tid_address" => [Word],
     "set_robust_list" | "rseq" => [Int, Int, Int, Int],
 };
+
+/// Where an open's arguments are: its path (and dirfd), its flags and mode, or the
+/// `struct open_how` that holds them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenArgs {
+    pub path: PathArg,
+    pub flags: Option<usize>,
+    pub mode: Option<usize>,
+    pub how: Option<usize>,
+}
+
+impl Entry {
+    /// The arguments of an open-like call (one path, then flags and mode or an open_how).
+    pub fn open_args(&self) -> Option<OpenArgs> {
+        let path = *self.paths().first()?;
+        let at = |want: Arg| self.args.iter().position(|a| *a == want);
+        Some(OpenArgs {
+            path,
+            flags: at(Flags),
+            mode: at(Mode),
+            how: at(In(One(S::OpenHow))),
+        })
+    }
+}
 
 /// The entry of the call `name` (the kernel's name, on any architecture).
 pub fn entry(name: &str) -> Option<&'static Entry> {
@@ -505,6 +531,18 @@ mod tests {
                 assert_eq!(e.paths().len(), want, "{m}");
             }
         }
+    }
+
+    #[test]
+    fn where_an_open_keeps_its_flags() {
+        let o = |n| entry(n).unwrap().open_args().unwrap();
+        assert_eq!(
+            (o("openat").flags, o("openat").mode, o("openat").path.path),
+            (Some(2), Some(3), 1)
+        );
+        assert_eq!((o("open").flags, o("open").mode), (Some(1), Some(2)));
+        assert_eq!((o("creat").flags, o("creat").mode), (None, Some(1)));
+        assert_eq!((o("openat2").how, o("openat2").flags), (Some(2), None));
     }
 
     #[test]

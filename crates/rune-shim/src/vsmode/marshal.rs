@@ -61,7 +61,13 @@ pub fn marshal(mem: &dyn ProgramMemory, name: &str, a: &[u64; 6]) -> Result<Mars
     let bad = Refusal::NotTheProgramsMemory;
     for (i, kind) in kinds.iter().enumerate() {
         match *kind {
-            Arg::Int | Arg::Flags | Arg::Fd | Arg::DirFd | Arg::FdRange(_) | Arg::Cmd { .. } => {}
+            Arg::Int
+            | Arg::Flags
+            | Arg::Mode
+            | Arg::Fd
+            | Arg::DirFd
+            | Arg::FdRange(_)
+            | Arg::Cmd { .. } => {}
             Arg::StrArray => return Err(Refusal::Unknown),
             // NULL is for the kernel to refuse or to skip.
             Arg::Path | Arg::Str if a[i] == 0 => {}
