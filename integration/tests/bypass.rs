@@ -564,3 +564,54 @@ fn kept_events_outlive_the_container() {
     assert_ne!(trace.code, 0);
     assert!(trace.stderr.contains("does not exist"), "{trace:?}");
 }
+
+/// Item 7: an on-behalf helper that dies (here: killed) fails at most the call it was serving;
+/// the next open gets a new helper.
+#[test]
+#[ignore = "needs root and a release rune-shim: run with make test"]
+fn a_dead_helper_is_replaced() {
+    let sb = sandbox_with(deny_secret);
+    let public = sb.write("public", "ALLOWED\n");
+    let go = sb.path("go");
+    let script = format!(
+        "cat {p}; while [ ! -e {g} ]; do sleep 0.05; done; cat {p}; cat {p}",
+        p = public.display(),
+        g = go.display()
+    );
+    let mut child = sb.command(&["/bin/sh", "-c", &script]).spawn().unwrap();
+    let sup = child.id();
+    // The supervisor's children: the shell and, once the first cat has opened, a helper.
+    let children = |pid: u32| -> Vec<u32> {
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    };
+    let mut helper = None;
+    for _ in 0..200 {
+        let kids = children(sup);
+        let comm = |p: &u32| std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+        helper = kids.iter().find(|p| comm(p).trim() == "rune-shim").copied();
+        if helper.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let helper = helper.expect("an on-behalf helper");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(helper as i32),
+        nix::sys::signal::SIGKILL,
+    )
+    .unwrap();
+    std::fs::write(&go, "").unwrap();
+    let status = child.wait().unwrap();
+    let out = sb.outcome(status.code().unwrap_or(-1));
+    assert_eq!(out.code, 0, "{out:?}");
+    // The first cat before the kill; after it, at most the first open fails, the next works.
+    assert!(
+        out.stdout.starts_with("ALLOWED\n") && out.stdout.ends_with("ALLOWED\n"),
+        "{out:?}"
+    );
+    assert!(out.stdout.matches("ALLOWED").count() >= 2, "{out:?}");
+}
