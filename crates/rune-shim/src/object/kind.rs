@@ -46,6 +46,47 @@ pub fn kind(fd: BorrowedFd<'_>) -> Result<Kind, Errno> {
     )
 }
 
+/// Where a procfs object lies inside its procfs, whatever the procfs is mounted at: the
+/// mount's path (its root inode is 1) and the components below it (`["123", "mem"]`).
+/// `real` is the object's real path; `None` when no procfs root is found on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcEntry {
+    pub root: String,
+    pub below: Vec<String>,
+}
+
+pub fn proc_entry(real: &str) -> Option<ProcEntry> {
+    let parts: Vec<&str> = real.split('/').filter(|p| !p.is_empty()).collect();
+    let is_root = |p: &str| {
+        nix::sys::statfs::statfs(p).is_ok_and(|s| s.filesystem_type() == PROC_SUPER_MAGIC)
+            && nix::sys::stat::stat(p).is_ok_and(|st| st.st_ino == 1)
+    };
+    (0..=parts.len()).find_map(|n| {
+        let root = format!("/{}", parts[..n].join("/"));
+        is_root(&root).then(|| ProcEntry {
+            root,
+            below: parts[n..].iter().map(|p| (*p).to_owned()).collect(),
+        })
+    })
+}
+
+impl ProcEntry {
+    /// The process it belongs to, as that procfs numbers it (`self` followed).
+    pub fn pid(&self) -> Option<String> {
+        let first = self.below.first()?;
+        if first.chars().all(|c| c.is_ascii_digit()) {
+            return Some(first.clone());
+        }
+        None
+    }
+
+    /// Whether it belongs to the process doing the lookup (the procfs's own `self`).
+    pub fn is_own(&self) -> bool {
+        let me = std::fs::read_link(format!("{}/self", self.root.trim_end_matches('/')));
+        me.is_ok_and(|m| Some(m.to_string_lossy().into_owned()) == self.pid())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +99,18 @@ mod tests {
         assert_eq!(k("/proc/self/status"), Kind::Proc);
         assert_eq!(k("/"), Kind::Dir);
         assert_eq!(k("/proc/self/exe"), Kind::File);
+    }
+
+    #[test]
+    fn a_proc_entry_is_found_wherever_procfs_is_mounted() {
+        let me = std::process::id().to_string();
+        let e = proc_entry(&format!("/proc/{me}/mem")).unwrap();
+        assert_eq!(
+            (e.root.as_str(), e.below.clone()),
+            ("/proc", vec![me.clone(), "mem".into()])
+        );
+        assert!(e.is_own());
+        assert!(!proc_entry("/proc/1/mem").unwrap().is_own());
+        assert_eq!(proc_entry("/etc/passwd"), None);
     }
 }

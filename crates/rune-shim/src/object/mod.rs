@@ -7,7 +7,9 @@
 
 pub mod decide;
 pub mod kind;
+pub mod open;
 pub mod walk;
 
 pub use kind::{Kind, kind};
+pub use open::{Opening, Reopen, reopen};
 pub use walk::{Found, Whose, find};

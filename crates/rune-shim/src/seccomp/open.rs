@@ -6,17 +6,13 @@
 //! with the caller's flags.
 
 use std::collections::HashSet;
-use std::ffi::{CString, OsStr};
+use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use caps::{CapSet, Capability};
 use nix::errno::Errno;
-use nix::fcntl::{
-    AtFlags, FcntlArg, OFlag, OpenHow, RenameFlags, ResolveFlag, fcntl, openat, openat2,
-    readlinkat, renameat2,
-};
-use nix::sys::stat::{Mode, stat};
-use nix::sys::statfs::{PROC_SUPER_MAGIC, fstatfs, statfs};
+use nix::fcntl::{AtFlags, RenameFlags, readlinkat, renameat2};
+use nix::sys::stat::Mode;
 use nix::unistd::{
     Gid, Uid, chroot, fchdir, linkat, setfsgid, setfsuid, setgroups, setresgid, setresuid,
 };
@@ -24,7 +20,8 @@ use nix::unistd::{
 use super::caller::Creds;
 use super::helper::{Opened, Resolved};
 use super::sys;
-use crate::object::{self, Found, Kind, Whose};
+use crate::object::decide::Failure;
+use crate::object::{self, Found, Opening, Whose};
 
 /// The caller a lookup is made for.
 #[derive(Debug)]
@@ -41,15 +38,6 @@ struct Named {
     parent: OwnedFd,
     name: CString,
     followed: Option<OwnedFd>,
-}
-
-/// A descriptor opened for a caller.
-#[derive(Debug)]
-pub struct Opening {
-    pub fd: OwnedFd,
-    /// A blocking read-only open of a FIFO: the caller gets it once a writer is there (the
-    /// supervisor waits for that, not the helper).
-    pub wait_for_writer: bool,
 }
 
 #[derive(Debug)]
@@ -201,134 +189,36 @@ impl Opener {
     }
 
     fn open_found(&self, found: Found, flags: i32, mode: u32) -> Result<Opening, Opened> {
-        let oflags = OFlag::from_bits_truncate(flags);
-        let failed = |e: Errno| Opened::Failed(errno(e));
-        match found {
-            Found::Object(fd) => {
-                if oflags.contains(OFlag::O_CREAT | OFlag::O_EXCL) {
-                    return Err(Opened::Failed(libc::EEXIST));
-                }
-                // An O_PATH open comes here only when a rewrite sent it elsewhere: the
-                // supervisor cannot install an O_PATH descriptor, so it gets a read-only one
-                // (which the caller must be allowed to open).
-                let oflags = if oflags.contains(OFlag::O_PATH) {
-                    (oflags - OFlag::O_PATH) | OFlag::O_RDONLY
-                } else {
-                    oflags
-                };
-                let nonblock = match object::kind(fd.as_fd()).map_err(failed)? {
-                    Kind::Symlink => return Err(Opened::Failed(libc::ELOOP)),
-                    Kind::Socket => return Err(Opened::Failed(libc::ENXIO)),
-                    // The helper is not in the container's device cgroup: only the devices
-                    // every container may use are opened on its behalf.
-                    Kind::Device => return Err(Opened::Failed(libc::EPERM)),
-                    // Opened without blocking the supervisor; a blocking open of a FIFO
-                    // waits for its peer outside the helper (`Opened::Wait`).
-                    Kind::Fifo => true,
-                    // A file under a lease blocks its opener until the lease is broken: that
-                    // wait, too, happens outside the helper.
-                    Kind::File => true,
-                    Kind::Dir | Kind::HarmlessDevice | Kind::Proc => false,
-                };
-                // Reopening our own descriptor reopens exactly the object decided on.
-                let reopen = (oflags - (OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW))
-                    | OFlag::O_NOCTTY
-                    | OFlag::O_CLOEXEC
-                    | if nonblock {
-                        OFlag::O_NONBLOCK
-                    } else {
-                        OFlag::empty()
-                    };
-                let opened = openat(
-                    Some(self.fd_dir.as_raw_fd()),
-                    fd.as_raw_fd().to_string().as_str(),
-                    reopen,
-                    Mode::empty(),
-                );
-                let fifo = object::kind(fd.as_fd()) == Ok(Kind::Fifo);
-                let asked_nonblock = oflags.contains(OFlag::O_NONBLOCK);
-                let n = match opened {
-                    Ok(n) => n,
-                    // A FIFO with no reader yet, a file under a lease: try again later.
-                    Err(Errno::ENXIO) if fifo && !asked_nonblock => return Err(Opened::Later),
-                    Err(Errno::EWOULDBLOCK) if !asked_nonblock => return Err(Opened::Later),
-                    Err(e) => return Err(failed(e)),
-                };
-                let n = sys::adopt([n]).remove(0);
-                if nonblock && !asked_nonblock {
-                    let fl = fcntl(n.as_raw_fd(), FcntlArg::F_GETFL).map_err(failed)?;
-                    let fl = OFlag::from_bits_truncate(fl) - OFlag::O_NONBLOCK;
-                    fcntl(n.as_raw_fd(), FcntlArg::F_SETFL(fl)).map_err(failed)?;
-                    // A blocking read-only open of a FIFO returns once a writer is there.
-                    if fifo && oflags & OFlag::O_ACCMODE == OFlag::O_RDONLY {
-                        return Ok(Opening {
-                            fd: n,
-                            wait_for_writer: true,
-                        });
-                    }
-                }
-                Ok(Opening {
-                    fd: n,
-                    wait_for_writer: false,
-                })
-            }
-            Found::Create { parent, name } => {
-                let how = OpenHow::new()
-                    .flags(oflags | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
-                    .mode(Mode::from_bits_truncate(mode))
-                    .resolve(
-                        ResolveFlag::RESOLVE_BENEATH
-                            | ResolveFlag::RESOLVE_NO_SYMLINKS
-                            | ResolveFlag::RESOLVE_NO_MAGICLINKS,
-                    );
-                match openat2(parent.as_raw_fd(), name.as_c_str(), how) {
-                    Ok(n) => Ok(Opening {
-                        fd: sys::adopt([n]).remove(0),
-                        wait_for_writer: false,
-                    }),
-                    // Something appeared at the name since the decision: decide again.
-                    Err(Errno::ELOOP) => Err(Opened::Retry),
-                    Err(e) => Err(failed(e)),
-                }
-            }
-        }
+        let how = object::Reopen {
+            // A blocking open would stall every other caller of the supervisor; a device
+            // beyond the harmless ones is not the helper's to open (it is outside the
+            // container's device cgroup).
+            may_block: false,
+            devices: false,
+        };
+        object::reopen(self.fd_dir, found, flags, mode, how).map_err(|f| match f {
+            Failure::Failed(e) => Opened::Failed(e),
+            Failure::Retry => Opened::Retry,
+            Failure::Later => Opened::Later,
+        })
     }
 
     /// A caller must never get a descriptor for this helper's own /proc entries (its
     /// `mem` would let it write into a process holding the caller's namespaces' root):
     /// opening them here would pass the kernel's checks because they are our own.
     fn refuse_own_proc(&self, fd: BorrowedFd<'_>) -> Result<(), Opened> {
-        let on_proc = fstatfs(fd).is_ok_and(|s| s.filesystem_type() == PROC_SUPER_MAGIC);
-        if !on_proc {
+        if object::kind(fd) != Ok(object::Kind::Proc) {
             return Ok(());
         }
-        let path = self
+        let own = self
             .real_path(fd)
-            .map_err(|_| Opened::Failed(libc::EACCES))?;
-        let mut prefix = String::new();
-        let mut parts = path.split('/').filter(|p| !p.is_empty());
-        loop {
-            let is_root = |p: &str| {
-                let p = if p.is_empty() { "/" } else { p };
-                statfs(p).is_ok_and(|s| s.filesystem_type() == PROC_SUPER_MAGIC)
-                    && stat(p).is_ok_and(|st| st.st_ino == 1)
-            };
-            if is_root(&prefix) {
-                let next = parts.next().unwrap_or_default();
-                let me = std::fs::read_link(format!("{prefix}/self")).ok();
-                return match me {
-                    Some(m) if m.as_os_str() == OsStr::new(next) => {
-                        Err(Opened::Failed(libc::EACCES))
-                    }
-                    _ => Ok(()),
-                };
-            }
-            let Some(part) = parts.next() else {
-                return Err(Opened::Failed(libc::EACCES));
-            };
-            prefix.push('/');
-            prefix.push_str(part);
+            .ok()
+            .and_then(|p| object::kind::proc_entry(&p))
+            .is_none_or(|e| e.is_own());
+        if own {
+            return Err(Opened::Failed(libc::EACCES));
         }
+        Ok(())
     }
 }
 
