@@ -296,8 +296,7 @@ mod tests {
     }
 
     fn at_fdcwd() -> BorrowedFd<'static> {
-        // AT_FDCWD as a descriptor for openat2.
-        crate::seccomp::sys::borrow(libc::AT_FDCWD)
+        crate::seccomp::sys::dirfd(libc::AT_FDCWD)
     }
 
     fn real(found: Found) -> String {

@@ -264,3 +264,13 @@ pub fn mount_noexec_recursive(path: &std::ffi::CStr) -> io::Result<()> {
     })
     .map(drop)
 }
+
+/// A directory descriptor number as a call names it (`AT_FDCWD`, or one of this process's
+/// descriptors that may or may not be open), to hand to the kernel as a lookup's start.
+pub fn dirfd(raw: RawFd) -> BorrowedFd<'static> {
+    // SAFETY: the value is never -1 here (callers pass AT_FDCWD or a call's argument, and
+    // -1 is refused before); it is only ever passed to *at(2) calls, which check it
+    // themselves and answer EBADF for a number that is not open, and nothing closes or
+    // reads through it.
+    unsafe { BorrowedFd::borrow_raw(raw) }
+}

@@ -98,6 +98,7 @@ pub fn run(
     use std::os::fd::AsRawFd as _;
 
     let device = dev::Device::open().map_err(VsError::Unavailable)?;
+    lookup::set_device(crate::seccomp::sys::dirfd(device.raw_fd()));
     let vcpu = device.create().map_err(VsError::Device)?;
     // A signal the process catches for the program stops it at its next instruction: the
     // module raises the VS software interrupt at every entry while one is pending.

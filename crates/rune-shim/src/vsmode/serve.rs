@@ -4,13 +4,12 @@
 //! into the VS-stage table; everything else is decided by the shared handler core and then
 //! forwarded, emulated, rewritten or refused, with the same events as the seccomp backend.
 
-use std::ffi::CString;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{IntoRawFd, RawFd};
 
 use rune_kmod::RuneVcpuState;
 
 use super::args;
-use super::lookup::{Found, lookup, openat, refused_object};
+use super::lookup::InProcess;
 use super::marshal::{self, Refusal};
 use super::memory::{PAGE, ProgramMemory};
 use super::pagetable::{self, Memory, RawFrame};
@@ -19,6 +18,7 @@ use super::sys;
 use super::trap::{F_CAUSE, F_PC, F_TVAL};
 use crate::events::{Event, Sink, now};
 use crate::handler::{Call, Decision, Policies, Source, Verdict};
+use crate::object::decide::{OpenCall, decide_open};
 use crate::oci_seccomp::{OciProfile, OciVerdict};
 use crate::syscalls::Arch;
 
@@ -380,54 +380,60 @@ impl Runtime {
         self.act(&call, &d, source, None, run)
     }
 
-    /// Opens on the program's behalf: the object is looked up once (no magic links), the
-    /// decision is taken on its real path, and exactly that object is opened, so neither a
-    /// swapped buffer nor a swapped symlink can change what was decided.
+    /// Opens on the program's behalf (`lookup::InProcess` with `object::decide_open`, as the
+    /// seccomp backend's helper does): neither a swapped buffer, nor a swapped symlink, nor a
+    /// rewrite leading through a symlink changes what was decided.
     fn open(&mut self, name: &str, args: [u64; 6]) -> i64 {
         let Some(path) = self.mem.read_cstr(args[1], PATH_MAX) else {
             return errno(libc::EFAULT);
         };
-        let (flags, mode) = if name == "openat2" {
+        let (flags, mode, resolve) = if name == "openat2" {
             // struct open_how: flags, mode, resolve
             let how = |i: u64| self.mem.read_u64(args[2] + 8 * i);
             match (args[3] >= 24, how(0), how(1), how(2)) {
-                (true, Some(flags), Some(mode), Some(0)) => (flags as i32, mode as u32),
-                (true, Some(_), Some(_), Some(_)) => return errno(libc::ENOSYS),
+                (true, Some(flags), Some(mode), Some(resolve)) => {
+                    (flags as i32, mode as u32, resolve)
+                }
+                (false, ..) => return errno(libc::EINVAL),
                 _ => return errno(libc::EFAULT),
             }
         } else {
-            (args[2] as i32, args[3] as u32)
+            (args[2] as i32, args[3] as u32, 0)
         };
-        let Ok(cpath) = CString::new(path) else {
-            return errno(libc::EINVAL);
+        let c = OpenCall {
+            name: name.to_owned(),
+            args,
+            path,
+            flags,
+            mode,
+            resolve,
         };
-        let dirfd = args[0] as i32;
-        let (object, real) = match lookup(dirfd, &cpath, flags) {
-            Ok(found) => found,
-            Err(e) => return errno(e),
-        };
-        if refused_object(&real) {
+        let mut finder = InProcess::new(args[0] as i32);
+        let (outcome, fd) = decide_open(&self.policies, &mut finder, &c);
+        if finder.attack {
             self.attack(name, args);
         }
+        let Some((d, source)) = outcome.decision else {
+            return errno(if outcome.errno == 0 {
+                libc::EIO
+            } else {
+                outcome.errno
+            });
+        };
         let call = Call {
             name: name.to_owned(),
             args,
-            paths: vec![real.clone()],
+            paths: outcome.path.iter().cloned().collect(),
         };
-        let (d, source) = self.policies.decide(&call);
-        self.act(&call, &d, source, Some(&real), |_, c| {
-            let target = match (&d.verdict, &object) {
-                (Verdict::Rewrite(_), _) => c.paths.first().cloned().unwrap_or_default(),
-                (_, Found::Object(fd)) => format!("/proc/self/fd/{}", fd.as_raw_fd()),
-                (_, Found::Create(dir, leaf)) => {
-                    return openat(dir.as_raw_fd(), leaf, flags, mode);
-                }
-            };
-            let Ok(target) = CString::new(target) else {
-                return errno(libc::EINVAL);
-            };
-            openat(libc::AT_FDCWD, &target, flags, mode)
-        })
+        let value = match fd {
+            Some(fd) => i64::from(fd.into_raw_fd()),
+            None => errno(if outcome.errno == 0 {
+                libc::EIO
+            } else {
+                outcome.errno
+            }),
+        };
+        self.act(&call, &d, source, outcome.path.as_deref(), |_, _| value)
     }
 
     /// What the OCI profile does instead when it refuses the original call (with an event).
