@@ -7,6 +7,7 @@
 
 pub mod decide;
 pub mod kind;
+pub mod names;
 pub mod open;
 pub mod walk;
 

@@ -6,21 +6,19 @@
 //! with the caller's flags.
 
 use std::collections::HashSet;
-use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use caps::{CapSet, Capability};
 use nix::errno::Errno;
-use nix::fcntl::{AtFlags, RenameFlags, readlinkat, renameat2};
+use nix::fcntl::readlinkat;
 use nix::sys::stat::Mode;
-use nix::unistd::{
-    Gid, Uid, chroot, fchdir, linkat, setfsgid, setfsuid, setgroups, setresgid, setresuid,
-};
+use nix::unistd::{Gid, Uid, chroot, fchdir, setfsgid, setfsuid, setgroups, setresgid, setresuid};
 
 use super::caller::Creds;
 use super::helper::{Opened, Resolved};
 use super::sys;
 use crate::object::decide::Failure;
+use crate::object::names::Named;
 use crate::object::{self, Found, Opening, Whose};
 
 /// The caller a lookup is made for.
@@ -29,15 +27,6 @@ pub struct Who<'a> {
     pub creds: &'a Creds,
     pub ns_pid: u32,
     pub ns_tid: u32,
-}
-
-/// A name found for a link or rename: its directory, the last component, and the object
-/// itself when a final symlink was followed.
-#[derive(Debug)]
-struct Named {
-    parent: OwnedFd,
-    name: CString,
-    followed: Option<OwnedFd>,
 }
 
 #[derive(Debug)]
@@ -240,30 +229,14 @@ impl Opener {
             tid: who.ns_tid,
         };
         let found = self.in_callers_root(who, fds, |base| {
-            let (parent, name, at) = object::walk::name(base, path, whose).map_err(errno)?;
-            let followed = match (&at, follow) {
-                (Some(_), true) => match object::find(base, path, 0, 0, whose) {
-                    Ok(Found::Object(fd)) => Some(fd),
-                    Ok(Found::Create { .. }) | Err(Errno::ENOENT) => None,
-                    Err(e) => return Err(errno(e)),
-                },
-                _ => None,
-            };
-            Ok((parent, name, at, followed))
+            object::names::find(base, path, follow, whose).map_err(errno)
         });
-        let (parent, name, at, followed) = match found {
-            Ok(f) => f,
+        let named = match found {
+            Ok(n) => n,
             Err(e) => return Resolved::Failed(e),
         };
-        let object = followed
-            .as_ref()
-            .or(at.as_ref())
-            .and_then(|fd| self.real_path(fd.as_fd()).ok());
-        self.names[slot] = Some(Named {
-            parent,
-            name,
-            followed,
-        });
+        let object = named.object().and_then(|fd| self.real_path(fd).ok());
+        self.names[slot] = Some(named);
         Resolved::Named(object)
     }
 
@@ -277,26 +250,7 @@ impl Opener {
             return Opened::Failed(libc::EINVAL);
         };
         let r = self.as_caller(creds, |this| {
-            let linked = match &old.followed {
-                // Exactly the object decided on, through our own descriptor.
-                Some(fd) => linkat(
-                    Some(this.fd_dir.as_raw_fd()),
-                    CString::new(fd.as_raw_fd().to_string())
-                        .unwrap_or_default()
-                        .as_c_str(),
-                    Some(new.parent.as_raw_fd()),
-                    new.name.as_c_str(),
-                    AtFlags::AT_SYMLINK_FOLLOW,
-                ),
-                None => linkat(
-                    Some(old.parent.as_raw_fd()),
-                    old.name.as_c_str(),
-                    Some(new.parent.as_raw_fd()),
-                    new.name.as_c_str(),
-                    AtFlags::empty(),
-                ),
-            };
-            linked.map_err(errno)
+            object::names::link(this.fd_dir, &old, &new).map_err(errno)
         });
         r.map_or_else(Opened::Failed, |()| Opened::Done)
     }
@@ -306,14 +260,7 @@ impl Opener {
             return Opened::Failed(libc::EINVAL);
         };
         let r = self.as_caller(creds, |_| {
-            renameat2(
-                Some(old.parent.as_raw_fd()),
-                old.name.as_c_str(),
-                Some(new.parent.as_raw_fd()),
-                new.name.as_c_str(),
-                RenameFlags::from_bits_truncate(flags),
-            )
-            .map_err(errno)
+            object::names::rename(&old, &new, flags).map_err(errno)
         });
         r.map_or_else(Opened::Failed, |()| Opened::Done)
     }

@@ -12,50 +12,7 @@ use super::serve::{Answer, Answered, Reply};
 use super::supervisor::Server;
 use super::sys::{self, Notif};
 use crate::handler::{Call, Verdict};
-use crate::syscalls::table;
-
-/// (dirfd, path) of the old and the new name, whether a final symlink of the old one is
-/// followed, and the `renameat2` flags.
-struct Names {
-    old: (i32, u64),
-    new: (i32, u64),
-    follow: bool,
-    flags: u32,
-}
-
-/// The names of a link or rename, from the system-call table: the two paths with their
-/// dirfds and the flags argument (linkat's AT_* flags, renameat2's RENAME_*).
-fn names(name: &str, a: [u64; 6]) -> Option<Names> {
-    let entry = table::entry(name)?;
-    let [old, new] = entry.paths()[..] else {
-        return None;
-    };
-    let flags = entry
-        .args
-        .iter()
-        .position(|k| *k == table::Arg::Flags)
-        .map_or(0, |i| a[i]);
-    let at = |p: table::PathArg| (p.dirfd.map_or(libc::AT_FDCWD, |i| a[i] as i32), a[p.path]);
-    let linking = crate::syscalls::family("@link").is_some_and(|f| f.members.contains(&name));
-    if linking {
-        // A link by descriptor (AT_EMPTY_PATH) names no path to check: refused by the caller.
-        if flags as i32 & libc::AT_EMPTY_PATH != 0 {
-            return None;
-        }
-        return Some(Names {
-            old: at(old),
-            new: at(new),
-            follow: flags as i32 & libc::AT_SYMLINK_FOLLOW != 0,
-            flags: 0,
-        });
-    }
-    Some(Names {
-        old: at(old),
-        new: at(new),
-        follow: false,
-        flags: flags as u32,
-    })
-}
+use crate::object::names::names;
 
 impl Server {
     pub(super) fn serve_names(

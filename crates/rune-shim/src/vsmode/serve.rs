@@ -4,7 +4,7 @@
 //! into the VS-stage table; everything else is decided by the shared handler core and then
 //! forwarded, emulated, rewritten or refused, with the same events as the seccomp backend.
 
-use std::os::fd::{IntoRawFd, RawFd};
+use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
 
 use rune_kmod::RuneVcpuState;
 
@@ -18,6 +18,7 @@ use super::sys;
 use super::trap::{F_CAUSE, F_PC, F_TVAL};
 use crate::events::{Event, Sink, now};
 use crate::handler::{Call, Decision, Policies, Source, Verdict};
+use crate::object;
 use crate::object::decide::{OpenCall, decide_open};
 use crate::oci_seccomp::{OciProfile, OciVerdict};
 use crate::syscalls::Arch;
@@ -256,8 +257,87 @@ impl Runtime {
                 self.refuse(name, args, libc::EPERM)
             }
             "openat" | "openat2" => self.open(name, args),
+            // While a path is denied, the same guards as the seccomp backend's: no file by
+            // handle, no new name for a denied file, no way around the path calls.
+            "open_by_handle_at" if self.policies.guards_names() => {
+                self.refuse(name, args, libc::EPERM)
+            }
+            "linkat" | "renameat" | "renameat2" if self.policies.guards_names() => {
+                self.names(name, args)
+            }
+            _ if let Some(e) = self.policies.path_guard(name, &args) => self.refuse(name, args, e),
             _ => self.decide_plain(name, args),
         }
+    }
+
+    /// A link or rename while a path is denied (`object::names`): refused when the object it
+    /// names anew is denied, else made on exactly the names found.
+    fn names(&mut self, name: &str, args: [u64; 6]) -> i64 {
+        let call = Call::named(name, args);
+        let (d, source) = self.policies.decide(&call);
+        if !matches!(d.verdict, Verdict::Allow | Verdict::Log) {
+            return self.act(&call, &d, source, None, |_, _| errno(libc::EPERM));
+        }
+        let Some(spec) = object::names::names(name, args) else {
+            return self.refuse(name, args, libc::EPERM);
+        };
+        let (Some(old_path), Some(new_path)) = (
+            self.mem.read_cstr(spec.old.1, PATH_MAX),
+            self.mem.read_cstr(spec.new.1, PATH_MAX),
+        ) else {
+            return errno(libc::EFAULT);
+        };
+        let whose = object::Whose {
+            pid: std::process::id(),
+            tid: nix::unistd::gettid().as_raw() as u32,
+        };
+        let found = |dirfd: i32, path: &[u8], follow: bool| {
+            if dirfd == -1 {
+                return Err(libc::EBADF);
+            }
+            object::names::find(crate::seccomp::sys::dirfd(dirfd), path, follow, whose)
+                .map_err(|e| e as i32)
+        };
+        let (old, new) = match (
+            found(spec.old.0, &old_path, spec.follow),
+            found(spec.new.0, &new_path, false),
+        ) {
+            (Ok(o), Ok(n)) => (o, n),
+            (Err(e), _) | (_, Err(e)) => return errno(e),
+        };
+        let real = |fd: Option<std::os::fd::BorrowedFd<'_>>| {
+            fd.and_then(|fd| std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok())
+                .map(|p| p.to_string_lossy().into_owned())
+        };
+        let object = real(old.object());
+        // With RENAME_EXCHANGE the object at the new name moves to the old one.
+        let swapped = (spec.flags & libc::RENAME_EXCHANGE != 0)
+            .then(|| real(new.object()))
+            .flatten();
+        let guarded = object
+            .iter()
+            .chain(swapped.iter())
+            .find_map(|o| self.policies.guards(o).map(|g| (g, o.clone())));
+        if let Some(((gd, gs), o)) = guarded {
+            let e = match gd.verdict {
+                Verdict::Deny(e) => e,
+                _ => libc::EPERM,
+            };
+            self.event(&call, &gd, gs, Some(&o), None, Some(errno(e)), "");
+            return errno(e);
+        }
+        let done = if name == "linkat" {
+            std::fs::File::open("/proc/self/fd")
+                .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))
+                .and_then(|dir| {
+                    object::names::link(std::os::fd::AsFd::as_fd(&dir), &old, &new)
+                        .map_err(|e| e as i32)
+                })
+        } else {
+            object::names::rename(&old, &new, spec.flags).map_err(|e| e as i32)
+        };
+        let value = done.map_or_else(errno, |()| 0);
+        self.act(&call, &d, source, object.as_deref(), |_, _| value)
     }
 
     fn brk(&mut self, want: u64) -> u64 {
