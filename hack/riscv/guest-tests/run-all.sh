@@ -54,6 +54,7 @@ vst "vsmode: an iovec a MAP_SHARED peer redirects during readv/writev never reac
 t "vsmode: the VS-stage mode read back from the hart (sv57)" sh $bin/vsmode-tests.sh mmu sv57
 vst "vsmode: the shim's descriptors are out of the program's way (exec 3>file works)" fds
 vst "vsmode: illegal instructions reach the program's SIGILL handler" sigill
+vst "vsmode: opens, links and renames act on the object the program meant" objects
 vst "vsmode: fork/exec give ENOSYS with an event" unsupported
 vst "vsmode: --backend auto picks vsmode on H" auto
 vst "vsmode: open rewrite and getpid cost against seccomp, ptrace, native" bench

@@ -277,6 +277,37 @@ fds)
 	[ $? != 0 ] || fail "dup onto a reserved descriptor was allowed"
 	echo "exec 1017>&1: refused ($out)"
 	;;
+objects)
+	# Issue 13, items 18 and 19: the object module under VS-mode. Natively first.
+	rm -rf /tmp/obj && mkdir -p /tmp/obj && cd /tmp/obj || exit 1
+	echo plain >plain
+	echo A >a
+	echo B >b
+	echo C >c
+	echo s3cret >secret
+	ln -s /tmp/obj/b link
+	[ "$($bin/vu_objects nofollow plain)" = plain ] || fail "natively: O_NOFOLLOW"
+	[ "$($bin/vu_objects lowest plain)" = "fd 0" ] || fail "natively: lowest descriptor"
+	ln secret alias && rm alias || fail "natively: link"
+	mv secret moved && mv moved secret || fail "natively: rename"
+	run() { vs --policy $pol/objects.json --events /tmp/ev -- "$@"; }
+	out=$(run $bin/vu_objects nofollow plain 2>&1)
+	[ "$out" = plain ] || fail "O_NOFOLLOW of an existing file: '$out'"
+	out=$(run $bin/vu_objects lowest plain 2>&1)
+	[ "$out" = "fd 0" ] || fail "not the lowest descriptor: '$out'"
+	out=$(run cat a 2>&1)
+	[ "$out" = C ] || fail "a rewrite through a symlink to a rewritten file read '$out', not C"
+	run ln secret alias 2>/dev/null && fail "a denied file got a new name by link"
+	[ -e alias ] && fail "the link was made"
+	run mv secret moved 2>/dev/null && fail "a denied file got a new name by rename"
+	[ -e secret ] || fail "the rename was made"
+	grep -q '"syscall":"linkat".*"rule":"secret"' /tmp/ev || fail "no event for the link: $(cat /tmp/ev)"
+	echo '{"runeVersion": 1, "defaultAction": "allow", "rules": [{"syscalls": ["@unlink"], "match": {"path": {"prefix": "/etc"}}, "action": "deny"}]}' >/tmp/obj/unlink.json
+	out=$(rune-shim policy check --backend vsmode /tmp/obj/unlink.json 2>&1) &&
+		fail "a path rule on @unlink was accepted for vsmode"
+	echo "$out" | grep -q "the vsmode backend cannot enforce path rules on @unlink" || fail "$out"
+	echo "O_NOFOLLOW, lowest descriptor, chained rewrite, link and rename guards, @unlink refused"
+	;;
 sigill)
 	native=$($bin/vu_sigill) || fail "natively: $native"
 	out=$(vs --policy $pol/actions.json -- $bin/vu_sigill 2>&1) || fail "under vsmode: $out"
