@@ -4,6 +4,7 @@
  *   escape chroot DIR PATH        chroot(DIR), then read PATH ("ok CONTENT" or "errno N")
  *   escape chroot-exec DIR PROG   chroot(DIR), then execve(PROG): only returns on failure
  *   escape opath FILE             open(FILE, O_PATH): "opath ok" or "opath errno N"
+ *   escape opath-trunc FILE       open(FILE, O_PATH | O_TRUNC), then FILE's size: "size N"
  *   escape emfile FILE            with no descriptor free, open(FILE): "emfile errno N"
  *   escape groups N FILE          setgroups(N groups), then read FILE twice
  *   escape lease FILE SECONDS     hold a write lease on FILE for SECONDS (ignoring SIGIO)
@@ -87,6 +88,17 @@ int main(int argc, char **argv)
 			printf("opath errno %d\n", errno);
 		else
 			printf("opath ok\n");
+		return 0;
+	}
+	if (!strcmp(cmd, "opath-trunc") && argc == 3) {
+		struct stat st;
+		int fd = open(argv[2], O_PATH | O_TRUNC);
+
+		if (fd < 0 || stat(argv[2], &st)) {
+			printf("opath-trunc errno %d\n", errno);
+			return 1;
+		}
+		printf("size %lld\n", (long long)st.st_size);
 		return 0;
 	}
 	if (!strcmp(cmd, "emfile") && argc == 3) {

@@ -72,24 +72,39 @@ impl Kept {
         })
     }
 
-    /// `path` opened for appending, created private, never through a symlink.
+    /// `path` opened for appending, created private, never through a symlink, and only if
+    /// it is a regular file with one name (not a hard link someone planted at the name).
     pub fn append(path: &std::path::Path) -> std::io::Result<File> {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+        let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .mode(0o600)
             .custom_flags(libc::O_NOFOLLOW)
-            .open(path)
+            .open(path)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() || meta.nlink() != 1 {
+            return Err(std::io::Error::other(format!(
+                "{}: not a regular file with one name",
+                path.display()
+            )));
+        }
+        Ok(file)
     }
 
     fn write(&mut self, line: &[u8]) -> std::io::Result<()> {
         if self.written > 0 && self.written + line.len() as u64 > self.limit {
             let mut old = self.path.clone().into_os_string();
             old.push(".1");
-            std::fs::rename(&self.path, old)?;
-            self.file = Self::append(&self.path)?;
+            // Whatever happens to the rotation, the count starts again: a failed rename or
+            // reopen is retried after another `limit` bytes, and events keep going to the
+            // file at hand meanwhile.
             self.written = 0;
+            if std::fs::rename(&self.path, old).is_ok()
+                && let Ok(f) = Self::append(&self.path)
+            {
+                self.file = f;
+            }
         }
         self.file.write_all(line)?;
         self.written += line.len() as u64;

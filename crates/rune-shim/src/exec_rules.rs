@@ -52,6 +52,10 @@ pub enum ExecRuleError {
         "exec rule on prefix {prefix}: not in the container's file system (it is made noexec there, so it must exist)"
     )]
     Missing { prefix: String },
+    #[error(
+        "exec rule on prefix {prefix}: {path} is on a mount shared with the host (rshared propagation): its noexec bind would reach the host; use private or slave propagation for it"
+    )]
+    Shared { prefix: String, path: String },
     #[error("exec rule on prefix {prefix}: making {path} noexec in the container: {err}")]
     Noexec {
         prefix: String,
@@ -169,7 +173,9 @@ pub fn denied_prefixes(layers: &[Layer]) -> impl Iterator<Item = &str> {
 
 /// Makes every denied prefix `noexec`, in the calling process's mount namespace and as its
 /// root sees it: the caller has entered the container's own (never the host's).
-pub fn mount_noexec(layers: &[Layer]) -> Result<(), ExecRuleError> {
+/// `mountinfo` is that namespace's, as its root sees it (the container init's), to refuse a
+/// prefix on a mount shared with the host; `None` for a namespace made private.
+pub fn mount_noexec(layers: &[Layer], mountinfo: Option<&str>) -> Result<(), ExecRuleError> {
     for prefix in denied_prefixes(layers) {
         let real = std::fs::canonicalize(prefix).map_err(|_| ExecRuleError::Missing {
             prefix: prefix.to_owned(),
@@ -179,6 +185,13 @@ pub fn mount_noexec(layers: &[Layer]) -> Result<(), ExecRuleError> {
             path: real.display().to_string(),
             err,
         };
+        // A mount made on a mount shared with the host would appear on the host too.
+        if mountinfo.is_some_and(|info| on_shared_mount(info, &real)) {
+            return Err(ExecRuleError::Shared {
+                prefix: prefix.to_owned(),
+                path: real.display().to_string(),
+            });
+        }
         nix::mount::mount(
             Some(&real),
             &real,
@@ -192,6 +205,23 @@ pub fn mount_noexec(layers: &[Layer]) -> Result<(), ExecRuleError> {
         crate::seccomp::sys::mount_noexec_recursive(&c).map_err(failed)?;
     }
     Ok(())
+}
+
+/// Whether `path` lies on a mount whose propagation is shared (`shared:N` in `mountinfo`):
+/// the mount with the longest mount point above it decides.
+fn on_shared_mount(mountinfo: &str, path: &Path) -> bool {
+    mountinfo
+        .lines()
+        .filter_map(|l| {
+            let (left, _) = l.split_once(" - ")?;
+            let f: Vec<&str> = left.split_whitespace().collect();
+            let point = PathBuf::from(f.get(4)?.replace("\\040", " "));
+            let shared = f.iter().skip(6).any(|o| o.starts_with("shared:"));
+            path.starts_with(&point)
+                .then_some((point.as_os_str().len(), shared))
+        })
+        .max_by_key(|(len, _)| *len)
+        .is_some_and(|(_, shared)| shared)
 }
 
 /// Restricts the calling process (and what it execs) by `layers`. Needs `no_new_privs` or
@@ -216,6 +246,16 @@ pub fn apply(layers: &[Layer]) -> Result<(), ExecRuleError> {
 mod tests {
     use super::*;
     use crate::policy::parse;
+
+    #[test]
+    fn a_prefix_on_a_shared_mount_is_seen() {
+        let info = "1 0 0:1 / / rw - ext4 /dev/x rw\n\
+                    2 1 0:2 / /data rw shared:7 - ext4 /dev/y rw\n\
+                    3 2 0:3 / /data/own rw master:7 - tmpfs t rw";
+        assert!(on_shared_mount(info, Path::new("/data/x")));
+        assert!(!on_shared_mount(info, Path::new("/data/own/x")));
+        assert!(!on_shared_mount(info, Path::new("/tmp")));
+    }
 
     #[test]
     fn one_layer_per_exec_rule() {

@@ -99,9 +99,11 @@ fn enter(
             )
         });
         if let Err(e) = private {
-            return io::Error::other(format!("a private mount namespace for exec rules: {e}"));
+            return io::Error::other(format!(
+                "an exec rule on a prefix needs a private mount namespace, where the prefix is made noexec (run as root): {e}"
+            ));
         }
-        if let Err(e) = exec_rules::mount_noexec(layers) {
+        if let Err(e) = exec_rules::mount_noexec(layers, None) {
             return io::Error::other(e);
         }
     }

@@ -78,6 +78,14 @@ impl Executor for RuneExecutor {
                 .map_err(|e| ExecutorError::Other(e.to_string()))?;
         }
         if let Some(h) = &self.handoff {
+            // The init entered its working directory before `create` made the denied exec
+            // prefixes noexec: entered again, it is on the noexec mount like any later lookup.
+            if h.makes_noexec()
+                && let Some(cwd) = spec.process().as_ref().map(|p| p.cwd())
+            {
+                nix::unistd::chdir(cwd.as_path())
+                    .map_err(|e| ExecutorError::Other(format!("chdir {}: {e}", cwd.display())))?;
+            }
             h.enter().map_err(ExecutorError::Other)?;
         }
         // libcontainer has already replaced the environment with process.env.

@@ -168,10 +168,12 @@ impl Policies {
         const ENOSYS: i32 = 38;
         const CLONE_NEWNS: u64 = 0x0002_0000;
         const CLONE_NEWUSER: u64 = 0x1000_0000;
-        if !self.needs_path("openat") && !self.guards_names() {
-            return None;
-        }
         let mount = crate::syscalls::family("@mount").is_some_and(|f| f.members.contains(&name));
+        if !self.needs_path("openat") && !self.guards_names() {
+            // Exec rules alone: only a mount call could undo the noexec of a denied prefix
+            // (a user namespace's copies of the mounts are locked).
+            return (mount && self.limits_exec()).then_some(super::decide::EPERM);
+        }
         match name {
             "io_uring_setup" | "io_uring_enter" | "io_uring_register" | "clone3" => Some(ENOSYS),
             "setns" => Some(super::decide::EPERM),

@@ -107,6 +107,10 @@ pub trait Finder {
     /// Opens what the last `find` kept; with `true` when the caller should get it only once
     /// a FIFO has a writer.
     fn open(&mut self, flags: i32, mode: u32) -> Result<(Self::Fd, bool), Failure>;
+    /// Whether an `O_PATH` descriptor can reach the caller. Where it cannot, an `O_PATH` open
+    /// allowed as it stands is not opened here at all (the backend lets the kernel make it:
+    /// it grants no content, and every reopen of it is decided on its object).
+    fn hands_o_path(&self) -> bool;
 }
 
 /// Decides and, where allowed, opens `c` for the caller.
@@ -205,6 +209,9 @@ mod tests {
         fn open(&mut self, _: i32, _: u32) -> Result<(String, bool), Failure> {
             self.opened.push(self.last.clone());
             Ok((self.last.clone(), false))
+        }
+        fn hands_o_path(&self) -> bool {
+            false
         }
     }
 

@@ -46,6 +46,19 @@ pub fn kind(fd: BorrowedFd<'_>) -> Result<Kind, Errno> {
     )
 }
 
+/// The path a policy decides on for an object whose real path is `real`. A file unlinked
+/// since it was opened reads back as `PATH (deleted)`, and is still the file a rule about
+/// PATH names: a caller holding a descriptor of a denied file cannot unlink its name and
+/// reopen it through `/proc/self/fd` under a path no rule matches.
+pub fn decided_path(fd: BorrowedFd<'_>, real: String) -> String {
+    const DELETED: &str = " (deleted)";
+    let unlinked = fstat(fd.as_raw_fd()).is_ok_and(|st| st.st_nlink == 0);
+    match real.strip_suffix(DELETED) {
+        Some(name) if unlinked => name.to_owned(),
+        _ => real,
+    }
+}
+
 /// Where a procfs object lies inside its procfs, whatever the procfs is mounted at: the
 /// mount's path (its root inode is 1) and the components below it (`["123", "mem"]`).
 /// `real` is the object's real path; `None` when no procfs root is found on it.
@@ -99,6 +112,25 @@ mod tests {
         assert_eq!(k("/proc/self/status"), Kind::Proc);
         assert_eq!(k("/"), Kind::Dir);
         assert_eq!(k("/proc/self/exe"), Kind::File);
+    }
+
+    #[test]
+    fn an_unlinked_file_is_decided_on_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        std::fs::write(&path, "x").unwrap();
+        let f = std::fs::File::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let real = std::fs::read_link(format!("/proc/self/fd/{}", f.as_raw_fd())).unwrap();
+        let real = real.to_string_lossy().into_owned();
+        assert!(real.ends_with(" (deleted)"), "{real}");
+        assert_eq!(decided_path(f.as_fd(), real), path.display().to_string());
+        // A name that merely ends so, of a file that is there, is left alone.
+        let odd = dir.path().join("odd (deleted)");
+        std::fs::write(&odd, "x").unwrap();
+        let f = std::fs::File::open(&odd).unwrap();
+        let shown = odd.display().to_string();
+        assert_eq!(decided_path(f.as_fd(), shown.clone()), shown);
     }
 
     #[test]

@@ -13,4 +13,4 @@ pub mod walk;
 
 pub use kind::{Kind, kind};
 pub use open::{Opening, Reopen, reopen};
-pub use walk::{Found, Whose, find};
+pub use walk::{Found, Own, Whose, find};

@@ -31,6 +31,10 @@ pub struct Reopen {
     /// Whether device nodes beyond the OCI default ones may be opened: by the caller's own
     /// process, in its device cgroup, yes; by the seccomp helper, outside it, no.
     pub devices: bool,
+    /// Whether an `O_PATH` descriptor can be handed over (in-process, yes; through
+    /// SECCOMP_IOCTL_NOTIF_ADDFD, which takes only open files, no: a rewritten `O_PATH` open
+    /// then gets a read-only descriptor, opened without side effects).
+    pub o_path: bool,
 }
 
 fn errno(e: Errno) -> i32 {
@@ -69,18 +73,29 @@ pub fn reopen(
             };
         }
     };
+    if oflags.contains(OFlag::O_PATH) && how.o_path {
+        // The lookup's own descriptor is what O_PATH asks for.
+        return Ok(Opening {
+            fd,
+            wait_for_writer: false,
+        });
+    }
     if oflags.contains(OFlag::O_CREAT | OFlag::O_EXCL) {
         return Err(Failure::Failed(libc::EEXIST));
     }
-    // An O_PATH open comes here only when a rewrite sent it elsewhere: the seccomp
-    // supervisor cannot install an O_PATH descriptor, so it gets a read-only one (which the
-    // caller must be allowed to open).
+    let what = kind(fd.as_fd()).map_err(failed)?;
+    if oflags.contains(OFlag::O_CREAT) && what == Kind::Dir {
+        return Err(Failure::Failed(libc::EISDIR));
+    }
+    // O_PATH ignores every other flag and touches nothing: its read-only stand-in keeps only
+    // those that do not act (no O_TRUNC, no waiting for a FIFO's peer).
     let oflags = if oflags.contains(OFlag::O_PATH) {
-        (oflags - OFlag::O_PATH) | OFlag::O_RDONLY
+        OFlag::O_RDONLY
+            | OFlag::O_NONBLOCK
+            | (oflags & (OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC))
     } else {
         oflags
     };
-    let what = kind(fd.as_fd()).map_err(failed)?;
     match what {
         Kind::Symlink => return Err(Failure::Failed(libc::ELOOP)),
         Kind::Socket => return Err(Failure::Failed(libc::ENXIO)),

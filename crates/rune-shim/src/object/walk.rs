@@ -20,11 +20,24 @@ use nix::sys::statfs::{PROC_SUPER_MAGIC, fstatfs};
 
 use super::kind::{Kind, kind};
 
-/// Whose `/proc/self` a lookup means: the caller's pid and tid in its own pid namespace.
+/// Whose `/proc/self` a lookup means: the caller's pid and tid in its own pid namespace;
+/// and which of the looking process's own magic links the caller may follow.
 #[derive(Debug, Clone, Copy)]
 pub struct Whose {
     pub pid: u32,
     pub tid: u32,
+    pub own: Own,
+}
+
+/// The magic links of the process doing the lookup (`/proc/<ours>/fd/N`, `cwd`, `root`) are
+/// followed for a caller only where they are the caller's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Own {
+    /// None (the seccomp helper: its descriptors and root are the host's, not the caller's).
+    Refused,
+    /// All but the descriptors from this number up (the VS handler: the program is this
+    /// process, and the shim's own descriptors sit at reserved high numbers).
+    DescriptorsBelow(i32),
 }
 
 /// What a path names: an existing object, or a name to create in a directory.
@@ -84,9 +97,14 @@ pub fn find(
     let confined = theirs.intersects(
         ResolveFlag::RESOLVE_NO_SYMLINKS
             | ResolveFlag::RESOLVE_NO_MAGICLINKS
+            | ResolveFlag::RESOLVE_NO_XDEV
             | ResolveFlag::RESOLVE_BENEATH
             | ResolveFlag::RESOLVE_IN_ROOT,
     );
+    // O_CREAT of a name that must be a directory is the kernel's EISDIR.
+    if create && path.ends_with(b"/") {
+        return Err(Errno::EISDIR);
+    }
     if create && oflags.contains(OFlag::O_EXCL) {
         // O_EXCL never follows a final symlink: whatever is at the name makes it EEXIST.
         let named = match find_name(base, &path, theirs) {
@@ -187,6 +205,43 @@ fn is_proc_root(dir: BorrowedFd<'_>) -> bool {
         && fstat(dir.as_raw_fd()).is_ok_and(|st| st.st_ino == 1)
 }
 
+/// Whether `dir` (a directory of some procfs) lies in the entry of the process looking: up
+/// from it to that procfs's root, the entry below the root is the one its `self` names.
+fn in_own_proc_dir(dir: BorrowedFd<'_>) -> bool {
+    let none = ResolveFlag::RESOLVE_NO_MAGICLINKS;
+    let Ok(mut below) = step(dir, b".", OFlag::O_DIRECTORY, none) else {
+        return true;
+    };
+    // /proc/<pid>/task/<tid>/fd is the deepest a magic link's directory sits.
+    for _ in 0..6 {
+        let Ok(up) = step(below.as_fd(), b"..", OFlag::O_DIRECTORY, none) else {
+            return true;
+        };
+        if is_proc_root(up.as_fd()) {
+            let same = |a: BorrowedFd<'_>, b: BorrowedFd<'_>| {
+                matches!((fstat(a.as_raw_fd()), fstat(b.as_raw_fd())),
+                    (Ok(x), Ok(y)) if x.st_dev == y.st_dev && x.st_ino == y.st_ino)
+            };
+            // `self` is an ordinary symlink of the procfs root; it is absent (ENOENT) where
+            // the looking process is not in that procfs's pid namespace.
+            return step(up.as_fd(), b"self", OFlag::O_DIRECTORY, none)
+                .is_ok_and(|me| same(me.as_fd(), below.as_fd()));
+        }
+        below = up;
+    }
+    false
+}
+
+fn own_link_allowed(own: Own, name: &[u8]) -> bool {
+    match own {
+        Own::Refused => false,
+        Own::DescriptorsBelow(floor) => std::str::from_utf8(name)
+            .ok()
+            .and_then(|n| n.parse::<i32>().ok())
+            .is_none_or(|fd| fd < floor),
+    }
+}
+
 /// The component-by-component walk.
 fn walk(base: BorrowedFd<'_>, path: &[u8], flags: OFlag, whose: Whose) -> Result<Found, Errno> {
     let none = ResolveFlag::RESOLVE_NO_MAGICLINKS;
@@ -226,7 +281,11 @@ fn walk(base: BorrowedFd<'_>, path: &[u8], flags: OFlag, whose: Whose) -> Result
         let on_proc = fstatfs(next.as_fd()).is_ok_and(|s| s.filesystem_type() == PROC_SUPER_MAGIC);
         if on_proc && !is_proc_root(cur.as_fd()) {
             // A magic link of a process (fd/N, cwd, root, exe): the kernel follows it, and
-            // checks that we (as the caller) may.
+            // checks that we (as the caller) may; those of the looking process itself, which
+            // the kernel always lets it follow, only where they are the caller's too.
+            if in_own_proc_dir(cur.as_fd()) && !own_link_allowed(whose.own, &c) {
+                return Err(Errno::EACCES);
+            }
             cur = step(cur.as_fd(), &c, OFlag::empty(), ResolveFlag::empty())?;
             continue;
         }
@@ -288,6 +347,7 @@ mod tests {
         Whose {
             pid,
             tid: nix::unistd::gettid().as_raw() as u32,
+            own: Own::DescriptorsBelow(1000),
         }
     }
 
@@ -319,7 +379,11 @@ mod tests {
 
     #[test]
     fn proc_self_is_the_caller() {
-        let who = Whose { pid: 7, tid: 9 };
+        let who = Whose {
+            pid: 7,
+            tid: 9,
+            own: Own::Refused,
+        };
         assert_eq!(proc_self(b"/proc/self/status", who), b"/proc/7/status");
         assert_eq!(proc_self(b"/proc/thread-self", who), b"/proc/7/task/9");
         assert_eq!(proc_self(b"/proc/selfish", who), b"/proc/selfish");
@@ -356,6 +420,50 @@ mod tests {
             me(),
         );
         assert_eq!(got.unwrap_err(), Errno::ELOOP);
+    }
+
+    #[test]
+    fn the_looking_process_keeps_its_own_magic_links() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), "x").unwrap();
+        let held = std::fs::File::open(dir.path().join("f")).unwrap();
+        let base = cwd();
+        // Our own /proc entries are the caller's only as far as `Own` says (this test
+        // process is both).
+        let path = format!("/proc/{}/fd/{}", std::process::id(), held.as_raw_fd());
+        let refused = Whose {
+            own: Own::Refused,
+            ..me()
+        };
+        let got = find(base.as_fd(), path.as_bytes(), 0, 0, refused);
+        assert_eq!(got.unwrap_err(), Errno::EACCES);
+        let below = Whose {
+            own: Own::DescriptorsBelow(held.as_raw_fd()),
+            ..me()
+        };
+        assert_eq!(
+            find(base.as_fd(), path.as_bytes(), 0, 0, below).unwrap_err(),
+            Errno::EACCES
+        );
+        let above = Whose {
+            own: Own::DescriptorsBelow(held.as_raw_fd() + 1),
+            ..me()
+        };
+        assert!(find(base.as_fd(), path.as_bytes(), 0, 0, above).is_ok());
+        // Another process's are the kernel's to allow (our child's, here).
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let theirs = format!("/proc/{}/cwd", child.id());
+        let got = find(base.as_fd(), theirs.as_bytes(), 0, 0, refused);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(got.is_ok(), "{got:?}");
+        assert_eq!(
+            find(base.as_fd(), b"/tmp/x/", libc::O_CREAT, 0, me()).unwrap_err(),
+            Errno::EISDIR
+        );
     }
 
     #[test]

@@ -41,6 +41,10 @@ impl Finder for OnBehalf<'_> {
         }
     }
 
+    fn hands_o_path(&self) -> bool {
+        false
+    }
+
     fn open(&mut self, flags: i32, mode: u32) -> Result<(OwnedFd, bool), Failure> {
         match self.opener.open(self.who.creds, flags, mode) {
             Ok(o) => Ok((o.fd, o.wait_for_writer)),

@@ -105,6 +105,7 @@ impl Opener {
         let whose = Whose {
             pid: who.ns_pid,
             tid: who.ns_tid,
+            own: object::Own::Refused,
         };
         let found = self.in_callers_root(who, fds, |base| {
             object::find(base, path, flags, resolve, whose).map_err(errno)
@@ -114,7 +115,9 @@ impl Opener {
             Err(e) => return Resolved::Failed(e),
         };
         let seen = match &found {
-            Found::Object(fd) => self.real_path(fd.as_fd()).map(Resolved::Object),
+            Found::Object(fd) => self
+                .real_path(fd.as_fd())
+                .map(|p| Resolved::Object(object::kind::decided_path(fd.as_fd(), p))),
             Found::Create { parent, name } => self.real_path(parent.as_fd()).map(|dir| {
                 Resolved::Missing(format!(
                     "{}/{}",
@@ -184,6 +187,7 @@ impl Opener {
             // container's device cgroup).
             may_block: false,
             devices: false,
+            o_path: false,
         };
         object::reopen(self.fd_dir, found, flags, mode, how).map_err(|f| match f {
             Failure::Failed(e) => Opened::Failed(e),
@@ -227,6 +231,7 @@ impl Opener {
         let whose = Whose {
             pid: who.ns_pid,
             tid: who.ns_tid,
+            own: object::Own::Refused,
         };
         let found = self.in_callers_root(who, fds, |base| {
             object::names::find(base, path, follow, whose).map_err(errno)
@@ -235,7 +240,9 @@ impl Opener {
             Ok(n) => n,
             Err(e) => return Resolved::Failed(e),
         };
-        let object = named.object().and_then(|fd| self.real_path(fd).ok());
+        let object = named
+            .object()
+            .and_then(|fd| Some(object::kind::decided_path(fd, self.real_path(fd).ok()?)));
         self.names[slot] = Some(named);
         Resolved::Named(object)
     }

@@ -97,6 +97,7 @@ const FAMILIES: &[Family] = &[
             "fsopen",
             "fsmount",
             "fsconfig",
+            "fspick",
             "mount_setattr",
         ],
         paths: None,

@@ -30,15 +30,18 @@ pub fn set_device(fd: BorrowedFd<'_>) {
 pub struct InProcess {
     /// The call's directory descriptor (the program's descriptors are this process's).
     dirfd: i32,
+    /// The shim's own descriptors, from this number up: never reached through /proc.
+    reserved: i32,
     found: Option<Found>,
     /// Set when the program reached for the shim itself: the caller kills it.
     pub attack: bool,
 }
 
 impl InProcess {
-    pub fn new(dirfd: i32) -> Self {
+    pub fn new(dirfd: i32, reserved: i32) -> Self {
         InProcess {
             dirfd,
+            reserved,
             found: None,
             attack: false,
         }
@@ -90,11 +93,12 @@ impl Finder for InProcess {
         let whose = Whose {
             pid: std::process::id(),
             tid: nix::unistd::gettid().as_raw() as u32,
+            own: object::Own::DescriptorsBelow(self.reserved),
         };
         let found = object::find(base, path, flags, resolve, whose).map_err(|e| e as i32)?;
         let real = match &found {
             Found::Object(fd) => {
-                let real = real_path(fd.as_fd())?;
+                let real = object::kind::decided_path(fd.as_fd(), real_path(fd.as_fd())?);
                 if self.refused(fd.as_fd(), &real) {
                     self.attack = true;
                     return Err(libc::EACCES);
@@ -111,6 +115,10 @@ impl Finder for InProcess {
         Ok(real)
     }
 
+    fn hands_o_path(&self) -> bool {
+        true
+    }
+
     fn open(&mut self, flags: i32, mode: u32) -> Result<(OwnedFd, bool), Failure> {
         let found = self.found.take().ok_or(Failure::Failed(libc::EINVAL))?;
         let fd_dir = nix::fcntl::open(
@@ -125,6 +133,7 @@ impl Finder for InProcess {
         let how = Reopen {
             may_block: true,
             devices: true,
+            o_path: true,
         };
         let opened = object::reopen(fd_dir.as_fd(), found, flags, mode, how)?;
         drop(fd_dir);

@@ -290,6 +290,9 @@ impl Runtime {
         let whose = object::Whose {
             pid: std::process::id(),
             tid: nix::unistd::gettid().as_raw() as u32,
+            own: object::Own::DescriptorsBelow(
+                self.own_fds.iter().copied().min().unwrap_or(i32::MAX),
+            ),
         };
         let found = |dirfd: i32, path: &[u8], follow: bool| {
             if dirfd == -1 {
@@ -306,8 +309,12 @@ impl Runtime {
             (Err(e), _) | (_, Err(e)) => return errno(e),
         };
         let real = |fd: Option<std::os::fd::BorrowedFd<'_>>| {
-            fd.and_then(|fd| std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok())
-                .map(|p| p.to_string_lossy().into_owned())
+            let fd = fd?;
+            let p = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
+            Some(object::kind::decided_path(
+                fd,
+                p.to_string_lossy().into_owned(),
+            ))
         };
         let object = real(old.object());
         // With RENAME_EXCHANGE the object at the new name moves to the old one.
@@ -488,7 +495,8 @@ impl Runtime {
             mode,
             resolve,
         };
-        let mut finder = InProcess::new(args[0] as i32);
+        let reserved = self.own_fds.iter().copied().min().unwrap_or(i32::MAX);
+        let mut finder = InProcess::new(args[0] as i32, reserved);
         let (outcome, fd) = decide_open(&self.policies, &mut finder, &c);
         if finder.attack {
             self.attack(name, args);

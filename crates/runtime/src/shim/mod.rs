@@ -65,6 +65,13 @@ pub struct Prepared {
     pub grant: Option<Grant>,
 }
 
+impl Handoff {
+    /// Whether some exec rule's prefix is made noexec in the container.
+    pub fn makes_noexec(&self) -> bool {
+        exec_rules::denied_prefixes(&self.layers).next().is_some()
+    }
+}
+
 impl Prepared {
     /// Compiles the filter and adds to `spec` what its install needs; no side effects.
     pub fn new(policies: Policies, spec: &mut Spec) -> Result<Prepared> {
@@ -105,8 +112,10 @@ impl Prepared {
             );
         }
         let layers = self.layers.clone();
+        let info = std::fs::read_to_string(format!("/proc/{}/mountinfo", init.as_raw()))
+            .context("the container's mounts")?;
         crate::container_mounts::inside(init, move || {
-            exec_rules::mount_noexec(&layers).map_err(|e| e.to_string())
+            exec_rules::mount_noexec(&layers, Some(&info)).map_err(|e| e.to_string())
         })?;
         Ok(())
     }
