@@ -7,6 +7,38 @@ use crate::policy::Policy;
 use crate::policy::model::{Action, Rule};
 use crate::syscalls;
 
+/// How a call that reaches files without the path calls is answered while a path rule
+/// holds.
+#[derive(Debug, Clone, Copy)]
+enum Guard {
+    Fail(i32),
+    /// Fails when its first argument has any of these flags.
+    WithFlags(u64, i32),
+}
+
+const ENOSYS: i32 = 38;
+const CLONE_NEWNS: u64 = 0x0002_0000;
+const CLONE_NEWUSER: u64 = 0x1000_0000;
+
+/// The ways to a file around the path calls (a family or a call): io_uring's opens never meet
+/// seccomp (ENOSYS: libc falls back), a mount or a new mount or user namespace gives a file
+/// another name, `setns` enters one, and `clone3`'s flags are out of BPF's sight (ENOSYS:
+/// libc falls back to `clone`).
+const AROUND_PATHS: &[(&str, Guard)] = &[
+    ("@io_uring", Guard::Fail(ENOSYS)),
+    ("clone3", Guard::Fail(ENOSYS)),
+    ("setns", Guard::Fail(super::decide::EPERM)),
+    (
+        "clone",
+        Guard::WithFlags(CLONE_NEWNS | CLONE_NEWUSER, super::decide::EPERM),
+    ),
+    (
+        "unshare",
+        Guard::WithFlags(CLONE_NEWNS | CLONE_NEWUSER, super::decide::EPERM),
+    ),
+    ("@mount", Guard::Fail(super::decide::EPERM)),
+];
+
 #[derive(Debug, Clone, Default)]
 pub struct Policies {
     pub admin: Option<Policy>,
@@ -165,23 +197,22 @@ impl Policies {
     /// namespaces (another name for a file), `setns`, and `clone3`, whose flags seccomp cannot
     /// read (libc falls back to `clone`). Returns the errno, or `None` when the call may go on.
     pub fn path_guard(&self, name: &str, args: &[u64; 6]) -> Option<i32> {
-        const ENOSYS: i32 = 38;
-        const CLONE_NEWNS: u64 = 0x0002_0000;
-        const CLONE_NEWUSER: u64 = 0x1000_0000;
-        let mount = crate::syscalls::family("@mount").is_some_and(|f| f.members.contains(&name));
+        let guard = AROUND_PATHS.iter().find_map(|(what, g)| {
+            let hit = match syscalls::family(what) {
+                Some(f) => f.members.contains(&name),
+                None => *what == name,
+            };
+            hit.then_some(*g)
+        })?;
         if !self.needs_path("openat") && !self.guards_names() {
             // Exec rules alone: only a mount call could undo the noexec of a denied prefix
             // (a user namespace's copies of the mounts are locked).
+            let mount = syscalls::family("@mount").is_some_and(|f| f.members.contains(&name));
             return (mount && self.limits_exec()).then_some(super::decide::EPERM);
         }
-        match name {
-            "io_uring_setup" | "io_uring_enter" | "io_uring_register" | "clone3" => Some(ENOSYS),
-            "setns" => Some(super::decide::EPERM),
-            "clone" | "unshare" if args[0] & (CLONE_NEWNS | CLONE_NEWUSER) != 0 => {
-                Some(super::decide::EPERM)
-            }
-            _ if mount => Some(super::decide::EPERM),
-            _ => None,
+        match guard {
+            Guard::Fail(e) => Some(e),
+            Guard::WithFlags(flags, e) => (args[0] & flags != 0).then_some(e),
         }
     }
 

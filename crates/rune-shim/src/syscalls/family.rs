@@ -103,6 +103,11 @@ const FAMILIES: &[Family] = &[
         paths: None,
     },
     Family {
+        name: "@io_uring",
+        members: &["io_uring_setup", "io_uring_enter", "io_uring_register"],
+        paths: None,
+    },
+    Family {
         name: "@clone",
         members: &["clone", "clone3", "fork", "vfork"],
         paths: None,
