@@ -289,6 +289,22 @@ sigill)
 	[ $n = 132 ] && [ $v = 132 ] || fail "without a handler: status $v, natively $n (132 is SIGILL)"
 	echo "without a handler: SIGILL (132) both"
 	;;
+rune-run)
+	# On a hart with H, rune-run still runs containers on seccomp: containers do not run on
+	# vsmode yet, so a policy validated for vsmode would be enforced by another backend.
+	# rune-shim run's own auto picks vsmode (the 'auto' test): the query says H.
+	out=$(rune-run features) || fail "features: $out"
+	echo "$out" | grep -q '"run.rune.backends": "seccomp"' ||
+		fail "features: $(echo "$out" | grep run.rune.backends)"
+	echo "$out" | grep run.rune.backends
+	rm -rf /tmp/bundle /tmp/rr && mkdir -p /tmp/bundle/rootfs
+	(cd /tmp/bundle && rune-run spec) || fail "rune-run spec"
+	out=$(rune-run --root /tmp/rr --policy $pol/actions.json --backend vsmode create -b /tmp/bundle c1 2>&1)
+	[ $? != 0 ] || fail "a container was created on vsmode"
+	echo "$out" | grep -q "containers do not run on it yet" || fail "unclear: $out"
+	echo "--backend vsmode: $out"
+	[ ! -e /tmp/rr/c1 ] || fail "state left behind"
+	;;
 unsupported)
 	# fork, exec and threads: ENOSYS and an event, for now
 	rm -f /tmp/ev
