@@ -229,13 +229,16 @@ race)
 			kill $peer
 			wait $peer 2>/dev/null
 			case $status in
-			0) calls=$((calls + 500)) ;;
-			159) killed=$((killed + 1)) ;;
+			0 | 159) ;;
 			*) fail "vsmode $op, run $runs: status $status: $out" ;;
 			esac
+			[ $status = 159 ] && killed=$((killed + 1))
+			# the calls it completed while the peer flipped (the shared page's done word)
+			calls=$((calls + $(u64 /tmp/race 48)))
 			runs=$((runs + 1))
 		done
-		echo "vsmode $op against the shim: $runs runs, $killed killed at the check, $calls calls served whole, none reached the shim"
+		[ $calls -gt 0 ] || fail "vsmode $op: no call got past the check: the race was never run"
+		echo "vsmode $op against the shim: $runs runs, $calls calls completed with the peer flipping, $killed runs killed when the shim's check saw the shim address, none reached the shim"
 	done
 	;;
 mmu)
@@ -265,9 +268,13 @@ fds)
 	rm -f /tmp/fd3
 	sh -c 'exec 3>/tmp/fd3 && echo native >&3' || fail "natively"
 	[ "$(cat /tmp/fd3)" = native ] || fail "natively: $(cat /tmp/fd3)"
+	rm -f /tmp/fd3
 	out=$(vs --policy $pol/actions.json -- sh -c 'exec 3>/tmp/fd3 && echo vsmode >&3' 2>&1) ||
 		fail "exec 3>file under vsmode: $out"
 	[ "$(cat /tmp/fd3)" = vsmode ] || fail "under vsmode fd 3 wrote '$(cat /tmp/fd3)'"
+	# (an O_CREAT open of a file that exists is another matter, issue 13 item 19's: shown only)
+	out=$(vs --policy $pol/actions.json -- sh -c 'exec 3>/tmp/fd3' 2>&1)
+	echo "exec 3>file over an existing file: status $? $(echo "$out" | grep -v '^{')"
 	out=$(vs --policy $pol/actions.json -- ls -l /proc/self/fd 2>&1) || fail "ls: $out"
 	low=$(echo "$out" | awk '$9 ~ /^[0-9]+$/ && $9 < 64 && /rune|anon_inode/')
 	[ -z "$low" ] || fail "a shim descriptor below 64: $low"
