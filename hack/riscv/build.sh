@@ -39,6 +39,13 @@ CARGO_TARGET_RISCV64GC_UNKNOWN_LINUX_GNU_LINKER=riscv64-linux-gnu-gcc \
 	cargo build -q --profile guest --manifest-path "$top/Cargo.toml" -p rune-shim -p rune-kmod --bins --example vs_hypercalls --example vu_rust \
 	--target riscv64gc-unknown-linux-gnu --target-dir "$cache/rust-target" >&2
 rust_out=$cache/rust-target/riscv64gc-unknown-linux-gnu/guest
+# rune-run, linked against the guest's glibc (statically, glibc's syscall stubs lie out of a
+# JAL's reach of __syscall_error in a binary this large): its own target directory, since
+# other rustflags would rebuild everything above.
+CARGO_TARGET_RISCV64GC_UNKNOWN_LINUX_GNU_LINKER=riscv64-linux-gnu-gcc \
+	LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH="$cache/libseccomp/usr/lib/riscv64-linux-gnu" \
+	cargo build -q --profile guest --manifest-path "$top/Cargo.toml" -p rune-runtime --bins \
+	--target riscv64gc-unknown-linux-gnu --target-dir "$cache/rust-target-dyn" >&2
 cp "$rust_out/examples/vs_hypercalls" "$rust_out/examples/vu_rust" "$root/usr/lib/rune-tests/"
 cp "$rust_out/rune-shim" "$root/bin/rune-shim"
 mkdir -p "$root/usr/lib/rune-tests/policies"
@@ -46,7 +53,10 @@ cp "$here"/guest-tests/policies/*.json "$root/usr/lib/rune-tests/policies/"
 # A dynamically linked program and the loader and libc it needs (bookworm's cross libc).
 mkdir -p "$root/lib/riscv64-linux-gnu"
 cp /usr/riscv64-linux-gnu/lib/ld-linux-riscv64-lp64d.so.1 "$root/lib/"
-cp /usr/riscv64-linux-gnu/lib/libc.so.6 "$root/lib/riscv64-linux-gnu/"
+for lib in libc.so.6 libm.so.6 libgcc_s.so.1; do
+	cp /usr/riscv64-linux-gnu/lib/$lib "$root/lib/riscv64-linux-gnu/"
+done
+cp "$cache/rust-target-dyn/riscv64gc-unknown-linux-gnu/guest/rune-run" "$root/bin/rune-run"
 riscv64-linux-gnu-gcc -O2 -Wall -o "$root/usr/lib/rune-tests/vu_hello_dyn" "$here/guest-tests/vu_hello.c"
 cp "$here/guest-tests/run-all.sh" "$root/usr/lib/rune-tests/run-all"
 cp "$here/guest-tests/vsmode-tests.sh" "$root/usr/lib/rune-tests/vsmode-tests.sh"

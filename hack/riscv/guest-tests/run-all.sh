@@ -57,6 +57,7 @@ vst "vsmode: illegal instructions reach the program's SIGILL handler" sigill
 vst "vsmode: opens, links and renames act on the object the program meant" objects
 vst "vsmode: fork/exec give ENOSYS with an event" unsupported
 vst "vsmode: --backend auto picks vsmode on H" auto
+vst "rune-run on H: containers on seccomp, an explicit vsmode refused naming why" rune-run
 vst "vsmode: open rewrite and getpid cost against seccomp, ptrace, native" bench
 t "module unloads when unused and loads again" sh -c "rmmod rune && ! test -e /dev/rune && insmod $mod && test -e /dev/rune"
 t "module refuses to unload while /dev/rune is open" sh -c 'exec 3</dev/rune; ! rmmod rune 2>/dev/null'

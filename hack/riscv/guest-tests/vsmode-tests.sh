@@ -229,13 +229,16 @@ race)
 			kill $peer
 			wait $peer 2>/dev/null
 			case $status in
-			0) calls=$((calls + 500)) ;;
-			159) killed=$((killed + 1)) ;;
+			0 | 159) ;;
 			*) fail "vsmode $op, run $runs: status $status: $out" ;;
 			esac
+			[ $status = 159 ] && killed=$((killed + 1))
+			# the calls it completed while the peer flipped (the shared page's done word)
+			calls=$((calls + $(u64 /tmp/race 48)))
 			runs=$((runs + 1))
 		done
-		echo "vsmode $op against the shim: $runs runs, $killed killed at the check, $calls calls served whole, none reached the shim"
+		[ $calls -gt 0 ] || fail "vsmode $op: no call got past the check: the race was never run"
+		echo "vsmode $op against the shim: $runs runs, $calls calls completed with the peer flipping, $killed runs killed when the shim's check saw the shim address, none reached the shim"
 	done
 	;;
 mmu)
@@ -265,9 +268,13 @@ fds)
 	rm -f /tmp/fd3
 	sh -c 'exec 3>/tmp/fd3 && echo native >&3' || fail "natively"
 	[ "$(cat /tmp/fd3)" = native ] || fail "natively: $(cat /tmp/fd3)"
+	rm -f /tmp/fd3
 	out=$(vs --policy $pol/actions.json -- sh -c 'exec 3>/tmp/fd3 && echo vsmode >&3' 2>&1) ||
 		fail "exec 3>file under vsmode: $out"
 	[ "$(cat /tmp/fd3)" = vsmode ] || fail "under vsmode fd 3 wrote '$(cat /tmp/fd3)'"
+	# (an O_CREAT open of a file that exists is another matter, issue 13 item 19's: shown only)
+	out=$(vs --policy $pol/actions.json -- sh -c 'exec 3>/tmp/fd3' 2>&1)
+	echo "exec 3>file over an existing file: status $? $(echo "$out" | grep -v '^{')"
 	out=$(vs --policy $pol/actions.json -- ls -l /proc/self/fd 2>&1) || fail "ls: $out"
 	low=$(echo "$out" | awk '$9 ~ /^[0-9]+$/ && $9 < 64 && /rune|anon_inode/')
 	[ -z "$low" ] || fail "a shim descriptor below 64: $low"
@@ -319,6 +326,22 @@ sigill)
 	v=$?
 	[ $n = 132 ] && [ $v = 132 ] || fail "without a handler: status $v, natively $n (132 is SIGILL)"
 	echo "without a handler: SIGILL (132) both"
+	;;
+rune-run)
+	# On a hart with H, rune-run still runs containers on seccomp: containers do not run on
+	# vsmode yet, so a policy validated for vsmode would be enforced by another backend.
+	# rune-shim run's own auto picks vsmode (the 'auto' test): the query says H.
+	out=$(rune-run features) || fail "features: $out"
+	echo "$out" | grep -q '"run.rune.backends": "seccomp"' ||
+		fail "features: $(echo "$out" | grep run.rune.backends)"
+	echo "$out" | grep run.rune.backends
+	rm -rf /tmp/bundle /tmp/rr && mkdir -p /tmp/bundle/rootfs
+	(cd /tmp/bundle && rune-run spec) || fail "rune-run spec"
+	out=$(rune-run --root /tmp/rr --policy $pol/actions.json --backend vsmode create -b /tmp/bundle c1 2>&1)
+	[ $? != 0 ] || fail "a container was created on vsmode"
+	echo "$out" | grep -q "containers do not run on it yet" || fail "unclear: $out"
+	echo "--backend vsmode: $out"
+	[ ! -e /tmp/rr/c1 ] || fail "state left behind"
 	;;
 unsupported)
 	# fork, exec and threads: ENOSYS and an event, for now

@@ -28,6 +28,8 @@ struct shared {
 	volatile unsigned long valid;
 	volatile unsigned long evil;
 	volatile unsigned long peer_ready;
+	/* calls the program has completed, for the test to read after a kill */
+	volatile unsigned long done;
 };
 
 static char buf[64], decoy[64];
@@ -76,11 +78,12 @@ static int peer(struct shared *s)
 				return 0;
 			continue;
 		}
+		/* briefly wrong, mostly right: many calls pass the check between flips */
 		s->iov.base = s->evil;
-		for (volatile int i = 0; i < 20; i++)
+		for (volatile int i = 0; i < 8; i++)
 			;
 		s->iov.base = s->valid;
-		for (volatile int i = 0; i < 60; i++)
+		for (volatile int i = 0; i < 400; i++)
 			;
 	}
 }
@@ -110,6 +113,7 @@ int main(int argc, char **argv)
 	s->valid = (unsigned long)buf;
 	s->go = 1;
 	for (i = 0; i < n; i++) {
+		s->done = i;
 		memset(buf, 'A', sizeof(buf));
 		memset(decoy, 'D', sizeof(decoy));
 		if (!strcmp(argv[1], "writev")) {
@@ -143,6 +147,7 @@ int main(int argc, char **argv)
 		}
 	}
 	s->go = 0;
+	s->done = n;
 	printf("%d calls, %d redirected\n", n, redirected);
 	return 0;
 touched:

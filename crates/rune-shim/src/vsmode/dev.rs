@@ -6,8 +6,8 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use rune_kmod::{
-    RUNE_INFO_H, RUNE_IOC_CREATE, RUNE_IOC_ENTER, RUNE_IOC_QUERY, RUNE_IOC_SET_KICK, RuneInfo,
-    RuneVcpuState,
+    RUNE_ABI_VERSION, RUNE_INFO_H, RUNE_IOC_CREATE, RUNE_IOC_ENTER, RUNE_IOC_QUERY,
+    RUNE_IOC_SET_KICK, RuneInfo, RuneVcpuState,
 };
 
 #[derive(Debug)]
@@ -17,7 +17,8 @@ pub struct Device {
 }
 
 impl Device {
-    /// Opens `/dev/rune`; fails unless the hart has the H extension.
+    /// Opens `/dev/rune`; fails unless the module's query answers, with the ABI this shim
+    /// speaks and the H extension on the hart (the node existing says neither).
     pub fn open() -> io::Result<Self> {
         let file = OpenOptions::new()
             .read(true)
@@ -27,6 +28,9 @@ impl Device {
         // SAFETY: RUNE_IOC_QUERY writes one `RuneInfo`, which the mirror lays out as C does.
         if unsafe { libc::ioctl(file.as_raw_fd(), RUNE_IOC_QUERY as _, &mut info) } != 0 {
             return Err(io::Error::last_os_error());
+        }
+        if info.abi_version != RUNE_ABI_VERSION {
+            return Err(io::Error::from_raw_os_error(libc::EPROTO));
         }
         if info.flags & RUNE_INFO_H == 0 {
             return Err(io::Error::from_raw_os_error(libc::ENODEV));

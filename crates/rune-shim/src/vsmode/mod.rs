@@ -60,7 +60,8 @@ pub enum VsError {
     Translation(#[from] vsatp::VsatpError),
 }
 
-/// Whether this host can run the vsmode backend.
+/// Whether this host can run the vsmode backend (for `rune-shim run`): /dev/rune opens and its
+/// query reports this ABI and a hart with the H extension.
 pub fn available() -> bool {
     #[cfg(target_arch = "riscv64")]
     {

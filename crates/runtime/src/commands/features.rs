@@ -99,7 +99,8 @@ pub fn document() -> serde_json::Value {
             "org.opencontainers.runc.version": env!("CARGO_PKG_VERSION"),
             "io.github.seccomp.libseccomp.version": "2.5",
             "run.rune.version": env!("CARGO_PKG_VERSION"),
-            // The Rune backends this host can run, the first being what `auto` picks.
+            // The Rune backends this host runs containers on, the first being what `auto`
+            // picks (seccomp only until containers run on vsmode).
             "run.rune.backends": crate::shim::select::available()
                 .iter()
                 .map(|b| b.name())

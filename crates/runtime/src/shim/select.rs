@@ -33,9 +33,11 @@ pub enum SelectError {
     #[error("backend {0}: not allowed by the administrator (--allow-backends {1})")]
     NotAllowed(&'static str, String),
     #[error(
-        "backend vsmode: this host cannot run it (it needs riscv64 with the hypervisor extension and /dev/rune)"
+        "backend vsmode: containers do not run on it yet (rune-run enforces a container's \
+         policies with the seccomp backend; vsmode serves `rune-shim run` only), so a policy \
+         validated for vsmode would be enforced by another backend: choose seccomp or auto"
     )]
-    NoVsmode,
+    VsmodeNotForContainers,
 }
 
 /// The policies of one container and the backend that enforces them.
@@ -45,13 +47,12 @@ pub struct Selected {
     pub backend: Backend,
 }
 
-/// The backends this host can run.
+/// The backends this host can run containers on, the first being what `auto` picks. The
+/// vsmode backend runs single programs (`rune-shim run`) but not containers yet, so a
+/// container's policies are always validated for, and enforced by, the seccomp backend; a
+/// host with the H extension changes nothing here until containers run on vsmode.
 pub fn available() -> Vec<Backend> {
-    let mut v = vec![Backend::Seccomp];
-    if cfg!(target_arch = "riscv64") && Path::new("/dev/rune").exists() {
-        v.insert(0, Backend::Vsmode);
-    }
-    v
+    vec![Backend::Seccomp]
 }
 
 fn parse_choice(s: &str) -> Option<BackendChoice> {
@@ -76,7 +77,7 @@ fn backend(global: &GlobalOpts, spec: &Spec) -> Result<Backend, SelectError> {
     let picked = match choice {
         BackendChoice::Auto => here[0],
         BackendChoice::Seccomp => Backend::Seccomp,
-        BackendChoice::Vsmode => Backend::Vsmode,
+        BackendChoice::Vsmode => return Err(SelectError::VsmodeNotForContainers),
     };
     let allowed = global
         .allow_backends
@@ -87,9 +88,6 @@ fn backend(global: &GlobalOpts, spec: &Spec) -> Result<Backend, SelectError> {
             picked.name(),
             global.allow_backends.clone(),
         ));
-    }
-    if !here.contains(&picked) {
-        return Err(SelectError::NoVsmode);
     }
     Ok(picked)
 }
@@ -158,7 +156,71 @@ pub fn select(global: &GlobalOpts, spec: &Spec) -> Result<Option<Selected>, Sele
 
 #[cfg(test)]
 mod tests {
-    use super::valid_name;
+    use clap::Parser;
+    use oci_spec::runtime::Spec;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        global: GlobalOpts,
+    }
+
+    fn global(args: &[&str]) -> GlobalOpts {
+        Cli::parse_from(std::iter::once("rune-run").chain(args.iter().copied())).global
+    }
+
+    fn annotated(backend: &str) -> Spec {
+        let mut spec = Spec::default();
+        spec.set_annotations(Some(
+            [(BACKEND_ANNOTATION.to_owned(), backend.to_owned())].into(),
+        ));
+        spec
+    }
+
+    #[test]
+    fn containers_run_on_seccomp_whatever_the_host() {
+        assert_eq!(available(), [Backend::Seccomp]);
+        assert_eq!(
+            backend(&global(&[]), &Spec::default()).unwrap(),
+            Backend::Seccomp
+        );
+        assert_eq!(
+            backend(&global(&["--backend", "seccomp"]), &Spec::default()).unwrap(),
+            Backend::Seccomp
+        );
+        assert_eq!(
+            backend(&global(&[]), &annotated("auto")).unwrap(),
+            Backend::Seccomp
+        );
+    }
+
+    #[test]
+    fn vsmode_for_a_container_is_refused_naming_why() {
+        for (g, spec) in [
+            (global(&["--backend", "vsmode"]), Spec::default()),
+            (global(&[]), annotated("vsmode")),
+        ] {
+            let err = backend(&g, &spec).unwrap_err();
+            assert!(matches!(err, SelectError::VsmodeNotForContainers), "{err}");
+            assert!(err.to_string().contains("containers do not run on it yet"));
+        }
+    }
+
+    #[test]
+    fn a_policy_is_validated_for_the_backend_that_enforces_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.json");
+        std::fs::write(
+            &path,
+            r#"{"runeVersion": 1, "defaultAction": "allow", "rules": [{"syscalls": ["getuid"], "action": "emulate", "return": 0}]}"#,
+        )
+        .unwrap();
+        let g = global(&["--policy", path.to_str().unwrap()]);
+        let selected = select(&g, &Spec::default()).unwrap().unwrap();
+        assert_eq!(selected.backend, Backend::Seccomp);
+    }
 
     #[test]
     fn names_cannot_leave_the_policy_dir() {
