@@ -11,6 +11,7 @@ use super::supervisor::Server;
 use super::sys::{self, Notif};
 use crate::events::{Event, now};
 use crate::handler::{Call, Decision, Source, Verdict};
+use crate::syscalls::service::{self, Service};
 use crate::syscalls::table;
 
 /// How a call was answered, for its event.
@@ -117,28 +118,19 @@ impl Server {
     pub(super) fn serve(&mut self, listener: BorrowedFd<'_>, n: Notif) -> Served {
         let name = self.arch.name(n.nr).unwrap_or("unknown");
         let policies = &self.cfg.policies;
-        Served::Answered(match name {
-            _ if is_in(name, "@open") && policies.needs_path(name) => {
+        Served::Answered(match service::seccomp(name) {
+            Service::Open if policies.needs_path(name) => {
                 return self.serve_open(listener, &n, name);
             }
-            _ if is_in(name, "@exec") => self.serve_exec(listener, &n, name),
-            "memfd_create" if policies.limits_exec() => self.serve_memfd(listener, &n),
-            // symlink(2) makes a new name for no object: nothing to guard.
-            _ if (is_in(name, "@link") && !name.starts_with("symlink")
-                || is_in(name, "@rename"))
-                && policies.guards_names() =>
-            {
-                self.serve_names(listener, &n, name)
-            }
-            "open_by_handle_at" if self.cfg.policies.guards_names() => {
-                // A handle reaches a file by no name at all: a path rule could not see it.
-                self.refuse(
-                    listener,
-                    &n,
-                    libc::EPERM,
-                    "guard: no file by handle while a path is denied",
-                )
-            }
+            Service::Exec => self.serve_exec(listener, &n, name),
+            Service::Memfd if policies.limits_exec() => self.serve_memfd(listener, &n),
+            Service::Names if policies.guards_names() => self.serve_names(listener, &n, name),
+            Service::Handle if policies.guards_names() => self.refuse(
+                listener,
+                &n,
+                libc::EPERM,
+                "guard: no file by handle while a path is denied",
+            ),
             _ if let Some(e) = self.cfg.policies.path_guard(name, &n.args) => {
                 self.refuse(listener, &n, e, "guard: no way around a path rule")
             }
@@ -150,7 +142,7 @@ impl Server {
                 };
                 let (d, source) = self.cfg.policies.decide(&call);
                 if d.log
-                    && is_in(name, "@open")
+                    && service::seccomp(name) == Service::Open
                     && let Some(path) = path_as_written(&n, name)
                 {
                     return self
@@ -420,11 +412,6 @@ impl Server {
             ),
         }
     }
-}
-
-/// Whether `name` is a member of `family`.
-fn is_in(name: &str, family: &str) -> bool {
-    crate::syscalls::family(family).is_some_and(|f| f.members.contains(&name))
 }
 
 /// The (first) path argument of a call, as the caller wrote it, made absolute against its

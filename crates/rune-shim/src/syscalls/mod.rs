@@ -1,8 +1,9 @@
 //! System call names and numbers per architecture, from the `syscalls` crate (generated from
 //! the kernel's tables), never typed by hand; the families a rule may name; and what each
-//! call's arguments are (`table`).
+//! call's arguments are (`table`), and how each backend serves it (`service`).
 
 mod family;
+pub mod service;
 pub mod table;
 
 use std::fmt;

@@ -22,6 +22,7 @@ use crate::object;
 use crate::object::decide::{OpenCall, decide_open};
 use crate::oci_seccomp::{OciProfile, OciVerdict};
 use crate::syscalls::Arch;
+use crate::syscalls::service::{self, Service};
 
 const CAUSE_USER_ECALL: u64 = 8;
 /// The VS software interrupt (vsip.SSIP) that stops the program for a signal (the module
@@ -213,6 +214,29 @@ impl Runtime {
         if self.touches_own_fd(name, &args) {
             return errno(libc::EBADF);
         }
+        match service::vsmode(name) {
+            Service::Shim => self.shim(name, nr, args),
+            Service::Unsupported => self.refuse(name, args, libc::ENOSYS),
+            // Another process's memory is fine to refuse; the shim's own is an attack.
+            Service::Refused
+                if name.starts_with("process_vm_")
+                    && (args[0] == 0 || args[0] == u64::from(std::process::id())) =>
+            {
+                self.attack(name, args)
+            }
+            Service::Refused => self.refuse(name, args, libc::EPERM),
+            Service::Open => self.open(name, args),
+            // While a path is denied, the same guards as the seccomp backend's: no file by
+            // handle, no new name for a denied file, no way around the path calls.
+            Service::Handle if self.policies.guards_names() => self.refuse(name, args, libc::EPERM),
+            Service::Names if self.policies.guards_names() => self.names(name, args),
+            _ if let Some(e) = self.policies.path_guard(name, &args) => self.refuse(name, args, e),
+            _ => self.decide_plain(name, args),
+        }
+    }
+
+    /// The calls the shim answers itself (`Service::Shim`).
+    fn shim(&mut self, name: &str, nr: u64, args: [u64; 6]) -> i64 {
         match name {
             "exit" | "exit_group" => sys::exit_group(args[0] as i32),
             "brk" => self.brk(args[0]) as i64,
@@ -228,13 +252,6 @@ impl Runtime {
             "set_tid_address" => i64::from(nix::unistd::gettid().as_raw()),
             "set_robust_list" => 0,
             "rseq" => errno(libc::ENOSYS),
-            "process_vm_writev" | "process_vm_readv"
-                if args[0] == 0 || args[0] == u64::from(std::process::id()) =>
-            {
-                self.attack(name, args)
-            }
-            // A second process, thread or program image under VS-mode comes later.
-            "clone" | "clone3" | "execve" | "execveat" => self.refuse(name, args, libc::ENOSYS),
             // The program's handlers are its own code: kept and run by the shim (signal.rs).
             "rt_sigaction" => self.decided(name, args, |rt, c| {
                 rt.signals.sigaction(&rt.mem, &sys::Kernel, c.args)
@@ -251,22 +268,8 @@ impl Runtime {
                 rt.resumed = true;
                 rt.reg(A0) as i64
             }),
-            "process_vm_writev" | "process_vm_readv" | "ptrace" | "io_uring_setup"
-            | "io_uring_enter" | "io_uring_register" | "prctl" | "userfaultfd" | "memfd_secret"
-            | "pkey_mprotect" | "remap_file_pages" | "shmat" => {
-                self.refuse(name, args, libc::EPERM)
-            }
-            "openat" | "openat2" => self.open(name, args),
-            // While a path is denied, the same guards as the seccomp backend's: no file by
-            // handle, no new name for a denied file, no way around the path calls.
-            "open_by_handle_at" if self.policies.guards_names() => {
-                self.refuse(name, args, libc::EPERM)
-            }
-            "linkat" | "renameat" | "renameat2" if self.policies.guards_names() => {
-                self.names(name, args)
-            }
-            _ if let Some(e) = self.policies.path_guard(name, &args) => self.refuse(name, args, e),
-            _ => self.decide_plain(name, args),
+            // A row of the shim's column this match lacks: fail closed.
+            _ => self.refuse(name, args, libc::ENOSYS),
         }
     }
 
