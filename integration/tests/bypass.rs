@@ -590,15 +590,9 @@ fn a_dead_helper_is_replaced() {
     let mut child = sb.command(&["/bin/sh", "-c", &script]).spawn().unwrap();
     let sup = child.id();
     // The supervisor's children: the shell and, once the first cat has opened, a helper.
-    let children = |pid: u32| -> Vec<u32> {
-        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-            .unwrap_or_default()
-            .split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .collect()
-    };
+    let children = children_of;
     // Once the first cat has printed, the shell has long replaced the supervisor's forked
-    // child, and the helper is the one child still called rune-shim.
+    // child, and the helper is the child called rune-helper.
     for _ in 0..400 {
         if std::fs::read_to_string(sb.path("stdout")).is_ok_and(|o| o.contains("ALLOWED")) {
             break;
@@ -609,7 +603,10 @@ fn a_dead_helper_is_replaced() {
     for _ in 0..200 {
         let kids = children(sup);
         let comm = |p: &u32| std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
-        helper = kids.iter().find(|p| comm(p).trim() == "rune-shim").copied();
+        helper = kids
+            .iter()
+            .find(|p| comm(p).trim() == "rune-helper")
+            .copied();
         if helper.is_some() {
             break;
         }
@@ -631,6 +628,22 @@ fn a_dead_helper_is_replaced() {
         "{out:?}"
     );
     assert!(out.stdout.matches("ALLOWED").count() >= 2, "{out:?}");
+}
+
+/// The children of process `pid`, whichever of its threads forked them.
+fn children_of(pid: u32) -> Vec<u32> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten();
+    tasks
+        .flatten()
+        .flat_map(|t| {
+            let kids = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
+            kids.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
 }
 
 /// Review finding: a descriptor of a denied file, its name unlinked, reopened through
@@ -691,15 +704,11 @@ fn the_helpers_own_magic_links_are_not_the_callers() {
         }
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
-    let kids: Vec<u32> = std::fs::read_to_string(format!("/proc/{sup}/task/{sup}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect();
+    let kids = children_of(sup);
     let comm = |p: &u32| std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
     let helper = kids
         .iter()
-        .find(|p| comm(p).trim() == "rune-shim")
+        .find(|p| comm(p).trim() == "rune-helper")
         .expect("an on-behalf helper");
     // Positive control: the same names, from outside, do lead to the host's files.
     assert!(std::fs::read_to_string(format!("/proc/{helper}/fd/4/../../../etc/hostname")).is_ok());

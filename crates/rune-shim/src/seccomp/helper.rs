@@ -179,6 +179,8 @@ fn serve(
     policies: &Policies,
     root: Option<BorrowedFd<'_>>,
 ) -> io::Result<()> {
+    // Named for what it is (forked from a serving thread, it would carry that thread's name).
+    let _ = nix::sys::prctl::set_name(c"rune-helper");
     // Our own descriptor table as seen from the host's /proc, opened before joining the
     // caller's mount namespace: the helper reads and reopens its own descriptors through it.
     let fd_dir = sys::adopt([open(

@@ -8,6 +8,7 @@ mod decide_open;
 pub mod handoff;
 mod helper;
 mod open;
+mod receivers;
 mod serve;
 mod serve_names;
 mod serve_open;

@@ -115,7 +115,7 @@ pub(super) fn tgid_of(tid: u32) -> u32 {
 }
 
 impl Server {
-    pub(super) fn serve(&mut self, listener: BorrowedFd<'_>, n: Notif) -> Served {
+    pub(super) fn serve(&self, listener: BorrowedFd<'_>, n: Notif) -> Served {
         let name = self.arch.name(n.nr).unwrap_or("unknown");
         let policies = &self.cfg.policies;
         Served::Answered(match service::seccomp(name) {
@@ -156,7 +156,7 @@ impl Server {
 
     /// Answers a call deferred with `Wait::Readable` once its descriptor is ready.
     pub(super) fn finish(
-        &mut self,
+        &self,
         listener: BorrowedFd<'_>,
         n: &Notif,
         fd: OwnedFd,
@@ -172,7 +172,7 @@ impl Server {
     }
 
     /// Answers call `n`; the one place where a trapped call gets its answer.
-    pub(super) fn reply(&mut self, listener: BorrowedFd<'_>, n: &Notif, reply: Reply) -> Answered {
+    pub(super) fn reply(&self, listener: BorrowedFd<'_>, n: &Notif, reply: Reply) -> Answered {
         let fail = |e: i32| match sys::notif_send(listener, n.id, 0, -e, 0) {
             Ok(()) => Answer::Failed(e),
             Err(_) => Answer::Gone,
@@ -210,7 +210,7 @@ impl Server {
     /// Refuses a call with `errno` for one of Rune's own guards (not a policy rule), with an
     /// event naming the guard.
     pub(super) fn refuse(
-        &mut self,
+        &self,
         listener: BorrowedFd<'_>,
         n: &Notif,
         errno: i32,
@@ -233,7 +233,7 @@ impl Server {
     /// Answers a call decided without its object: continue, fail, emulate or kill.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn answer(
-        &mut self,
+        &self,
         listener: BorrowedFd<'_>,
         n: &Notif,
         call: &Call,
@@ -270,7 +270,7 @@ impl Server {
     /// As `answer`, for a call decided without its path, whose event carries the path as
     /// the caller wrote it (for an audit of opens that does not make every open on-behalf).
     fn answer_noting(
-        &mut self,
+        &self,
         listener: BorrowedFd<'_>,
         n: &Notif,
         call: &Call,
@@ -300,7 +300,7 @@ impl Server {
             result: answered.answer().result(),
             backend: "seccomp",
         };
-        self.cfg.events.emit(&event);
+        self.emit(&event);
         answered
     }
 
@@ -319,7 +319,7 @@ impl Server {
 
     #[allow(clippy::too_many_arguments)]
     pub(super) fn event(
-        &mut self,
+        &self,
         n: &Notif,
         call: &Call,
         d: &Decision,
@@ -349,13 +349,13 @@ impl Server {
             result: answer.result(),
             backend: "seccomp",
         };
-        self.cfg.events.emit(&event);
+        self.emit(&event);
     }
 
     /// An exec is refused or let through; the path it names is shown and decided on as the
     /// caller wrote it (made absolute against its cwd), which is safe only because a refusal
     /// never lets anything in: what may run is the kernel's to enforce.
-    fn serve_exec(&mut self, listener: BorrowedFd<'_>, n: &Notif, name: &str) -> Answered {
+    fn serve_exec(&self, listener: BorrowedFd<'_>, n: &Notif, name: &str) -> Answered {
         let path = if self.cfg.policies.needs_path(name) {
             path_as_written(n, name)
         } else {
@@ -376,7 +376,7 @@ impl Server {
     /// so that it can never be executed (Landlock does not see memory files, and a copy of a
     /// denied program run with `execveat(AT_EMPTY_PATH)` would dodge the rule). `MFD_EXEC`
     /// is refused as `vm.memfd_noexec = 2` refuses it.
-    fn serve_memfd(&mut self, listener: BorrowedFd<'_>, n: &Notif) -> Answered {
+    fn serve_memfd(&self, listener: BorrowedFd<'_>, n: &Notif) -> Answered {
         const MFD_CLOEXEC: u32 = 0x1;
         const MFD_NOEXEC_SEAL: u32 = 0x8;
         const MFD_EXEC: u32 = 0x10;

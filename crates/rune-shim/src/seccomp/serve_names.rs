@@ -7,20 +7,15 @@
 use std::os::fd::{AsFd, BorrowedFd};
 
 use super::caller::{self, Caller};
-use super::helper::{Request, Resolved};
+use super::helper::{Helper, Request, Resolved};
 use super::serve::{Answer, Answered, Reply};
 use super::supervisor::Server;
 use super::sys::{self, Notif};
 use crate::handler::{Call, Verdict};
-use crate::object::names::names;
+use crate::object::names::{Names, names};
 
 impl Server {
-    pub(super) fn serve_names(
-        &mut self,
-        listener: BorrowedFd<'_>,
-        n: &Notif,
-        name: &str,
-    ) -> Answered {
+    pub(super) fn serve_names(&self, listener: BorrowedFd<'_>, n: &Notif, name: &str) -> Answered {
         let call = Call {
             name: name.into(),
             args: n.args,
@@ -38,71 +33,10 @@ impl Server {
                 "guard: no link by descriptor while a path is denied",
             );
         };
-        let result = (|| -> std::io::Result<Result<String, (i32, Option<String>)>> {
-            let who = Caller::read(n.tid)?;
-            let root = caller::proc_fd(n.tid, "root")?;
-            let mut found = None;
-            let mut exchanged = None;
-            for (slot, (dirfd, addr)) in [spec.old, spec.new].into_iter().enumerate() {
-                let path = caller::read_path(n.tid, addr)?;
-                let base = caller::base_dir(n.tid, dirfd)?;
-                if !sys::notif_id_valid(listener, n.id) {
-                    return Ok(Err((libc::ESRCH, None)));
-                }
-                let req = Request::Name {
-                    creds: who.creds.clone(),
-                    ns_pid: who.ns_pid,
-                    ns_tid: who.ns_tid,
-                    path,
-                    slot,
-                    follow: slot == 0 && spec.follow,
-                };
-                match self.with_helper(n.tid, |h| h.resolve(&req, &[root.as_fd(), base.as_fd()]))? {
-                    Resolved::Named(Some(p)) if slot == 0 => found = Some(p),
-                    Resolved::Named(p) if slot == 1 => exchanged = p,
-                    Resolved::Failed(e) => return Ok(Err((e, None))),
-                    _ => return Ok(Err((libc::ENOENT, None))),
-                }
-            }
-            let object = found.unwrap_or_default();
-            // With RENAME_EXCHANGE the object at the new name moves to the old one.
-            let swapped = (spec.flags & libc::RENAME_EXCHANGE != 0)
-                .then_some(exchanged)
-                .flatten();
-            let guarded = std::iter::once(&object)
-                .chain(swapped.as_ref())
-                .find_map(|o| self.cfg.policies.guards(o).map(|g| (g, o.clone())));
-            if let Some(((d, s), object)) = guarded {
-                let e = match d.verdict {
-                    Verdict::Deny(e) => e,
-                    _ => libc::EPERM,
-                };
-                self.event(
-                    n,
-                    &call,
-                    &d,
-                    s,
-                    (Some(&object), None),
-                    Answer::Failed(e),
-                    "",
-                );
-                return Ok(Err((e, Some(object))));
-            }
-            let req = if name.starts_with("link") {
-                Request::Link {
-                    creds: who.creds.clone(),
-                }
-            } else {
-                Request::Rename {
-                    creds: who.creds.clone(),
-                    flags: spec.flags,
-                }
-            };
-            Ok(self
-                .with_helper(n.tid, |h| h.apply(&req))?
-                .map(|()| object)
-                .map_err(|e| (e, None)))
-        })();
+        // One helper for the whole of it: it keeps the names found for the link or rename.
+        let result = self.with_helper(n.tid, |h| {
+            self.link_or_rename(listener, n, name, &call, &spec, h)
+        });
         match result {
             Ok(Ok(object)) => {
                 let answered = self.reply(listener, n, Reply::Value(0));
@@ -126,5 +60,78 @@ impl Server {
                 Reply::Error(e.raw_os_error().unwrap_or(libc::EIO)),
             ),
         }
+    }
+
+    /// The names of a link or rename found by helper `h`, the policies asked about the
+    /// object they name, then the call made there: the object's path, or the errno.
+    fn link_or_rename(
+        &self,
+        listener: BorrowedFd<'_>,
+        n: &Notif,
+        name: &str,
+        call: &Call,
+        spec: &Names,
+        h: &Helper,
+    ) -> std::io::Result<Result<String, (i32, Option<String>)>> {
+        let who = Caller::read(n.tid)?;
+        let root = caller::proc_fd(n.tid, "root")?;
+        let mut found = None;
+        let mut exchanged = None;
+        for (slot, (dirfd, addr)) in [spec.old, spec.new].into_iter().enumerate() {
+            let path = caller::read_path(n.tid, addr)?;
+            let base = caller::base_dir(n.tid, dirfd)?;
+            if !sys::notif_id_valid(listener, n.id) {
+                return Ok(Err((libc::ESRCH, None)));
+            }
+            let req = Request::Name {
+                creds: who.creds.clone(),
+                ns_pid: who.ns_pid,
+                ns_tid: who.ns_tid,
+                path,
+                slot,
+                follow: slot == 0 && spec.follow,
+            };
+            match h.resolve(&req, &[root.as_fd(), base.as_fd()])? {
+                Resolved::Named(Some(p)) if slot == 0 => found = Some(p),
+                Resolved::Named(p) if slot == 1 => exchanged = p,
+                Resolved::Failed(e) => return Ok(Err((e, None))),
+                _ => return Ok(Err((libc::ENOENT, None))),
+            }
+        }
+        let object = found.unwrap_or_default();
+        // With RENAME_EXCHANGE the object at the new name moves to the old one.
+        let swapped = (spec.flags & libc::RENAME_EXCHANGE != 0)
+            .then_some(exchanged)
+            .flatten();
+        let guarded = std::iter::once(&object)
+            .chain(swapped.as_ref())
+            .find_map(|o| self.cfg.policies.guards(o).map(|g| (g, o.clone())));
+        if let Some(((d, s), object)) = guarded {
+            let e = match d.verdict {
+                Verdict::Deny(e) => e,
+                _ => libc::EPERM,
+            };
+            self.event(
+                n,
+                &call,
+                &d,
+                s,
+                (Some(&object), None),
+                Answer::Failed(e),
+                "",
+            );
+            return Ok(Err((e, Some(object))));
+        }
+        let req = if name.starts_with("link") {
+            Request::Link {
+                creds: who.creds.clone(),
+            }
+        } else {
+            Request::Rename {
+                creds: who.creds.clone(),
+                flags: spec.flags,
+            }
+        };
+        Ok(h.apply(&req)?.map(|()| object).map_err(|e| (e, None)))
     }
 }

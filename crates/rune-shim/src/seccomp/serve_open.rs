@@ -63,7 +63,7 @@ fn errno_of(e: &std::io::Error) -> i32 {
 }
 
 impl Server {
-    pub(super) fn serve_open(&mut self, listener: BorrowedFd<'_>, n: &Notif, name: &str) -> Served {
+    pub(super) fn serve_open(&self, listener: BorrowedFd<'_>, n: &Notif, name: &str) -> Served {
         let prepared = read_call(name, n).and_then(|(dirfd, call)| {
             let who = Caller::read(n.tid)?;
             let (root, base) = (

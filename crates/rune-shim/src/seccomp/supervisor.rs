@@ -1,11 +1,14 @@
-//! The notify supervisor: one single-threaded process per container (or per `rune-shim run`)
-//! that takes the listeners handed over to it and serves every trapped call of the container's
-//! processes, multiplexed with poll(2). It is the only holder of the listeners: when it dies,
-//! trapped calls fail with `ENOSYS` (fail closed).
+//! The notify supervisor: one process per container (or per `rune-shim run`) that takes the
+//! listeners handed over to it and serves every trapped call of the container's processes.
+//! Each listener is served by a few threads at once (`receivers`); one loop here takes the
+//! hand-overs, keeps the calls that must wait (a FIFO's peer, a lease) and reaps its child.
+//! It is the only holder of the listeners: when it dies, trapped calls fail with `ENOSYS`
+//! (fail closed).
 
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use nix::sys::socket::{SockFlag, accept4};
 
@@ -15,13 +18,15 @@ use std::time::{Duration, Instant};
 
 use super::handoff::Pending;
 use super::helper::Helper;
+use super::receivers::{Handoff, Receivers};
 use super::serve::{Deferred, Reply, Served, Wait};
 use super::sys::{self, Notif};
-use crate::events::Sink;
+use crate::events::{Event, Sink};
 use crate::handler::Policies;
 use crate::syscalls::Arch;
 
-/// Helpers per supervisor: one per set of namespaces its callers live in.
+/// Sets of namespaces a supervisor keeps helpers for (as many helpers per set as calls are
+/// served at once there).
 const MAX_HELPERS: usize = 16;
 
 #[derive(Debug)]
@@ -32,10 +37,15 @@ pub struct Config {
     pub events: Sink,
 }
 
+/// What serving a call reads and never changes.
+#[derive(Debug)]
+pub(super) struct Settings {
+    pub(super) policies: Policies,
+    pub(super) container: String,
+}
+
 #[derive(Debug)]
 enum Slot {
-    /// A seccomp listener being served.
-    Listener(OwnedFd),
     /// A socket a process will announce its listener on.
     Conn(OwnedFd),
     /// A listener announced, not yet installed.
@@ -65,20 +75,25 @@ const FIRST_RETRY: Duration = Duration::from_millis(2);
 const MAX_RETRY: Duration = Duration::from_millis(100);
 const LIVENESS: Duration = Duration::from_secs(1);
 
-/// What serving a call needs: the policies, the event sink, the helpers.
+/// What serving a call needs: the policies, the event sink, the helpers. Shared by every
+/// serving thread.
 #[derive(Debug)]
 pub struct Server {
-    pub(super) cfg: Config,
+    pub(super) cfg: Settings,
+    events: Mutex<Sink>,
     pub(super) arch: Arch,
-    helpers: HashMap<Vec<u64>, Helper>,
+    /// The helpers not serving a call now, per set of namespaces.
+    helpers: Mutex<HashMap<Vec<u64>, Vec<Helper>>>,
     /// The container's root: the first process's, taken when its listener is (it waits in
     /// its first `execve` then, set up, not yet running anything of the image).
-    root: Option<OwnedFd>,
+    root: OnceLock<OwnedFd>,
 }
 
 #[derive(Debug)]
 pub struct Supervisor {
-    server: Server,
+    server: Arc<Server>,
+    handoff: Arc<Handoff>,
+    served: Vec<Receivers>,
     slots: Vec<Slot>,
     retries: Vec<Retry>,
     accept: Option<OwnedFd>,
@@ -86,45 +101,45 @@ pub struct Supervisor {
 }
 
 impl Server {
-    /// Runs `f` with the helper for the namespaces of thread `tid`, started if there is none.
-    /// A helper that fails a round trip is dropped (and killed): the call fails, the next one
-    /// gets a new helper, so one bad request never leaves a container without opens.
+    /// Runs `f` with a helper for the namespaces of thread `tid`, started if none is free:
+    /// the helper is this call's alone until `f` returns. A helper that fails a round trip is
+    /// dropped (and killed): the call fails, the next one gets a new helper, so one bad
+    /// request never leaves a container without opens.
     pub(super) fn with_helper<T>(
-        &mut self,
+        &self,
         tid: u32,
         f: impl FnOnce(&Helper) -> io::Result<T>,
     ) -> io::Result<T> {
         let key = super::caller::namespace_key(tid)?;
-        // A container that keeps making namespaces must not make unbounded helpers.
-        if !self.helpers.contains_key(&key) && self.helpers.len() >= MAX_HELPERS {
-            return Err(io::Error::from_raw_os_error(libc::EAGAIN));
-        }
-        if !self.helpers.contains_key(&key) {
-            let root = self.root.as_ref().map(AsFd::as_fd);
-            let h = Helper::spawn(tid, &self.cfg.policies, root)?;
-            self.helpers.insert(key.clone(), h);
-        }
-        let r = f(&self.helpers[&key]);
-        if let Err(e) = &r {
-            tracing::warn!("on-behalf helper failed ({e}): starting another");
-            self.helpers.remove(&key);
+        let idle = {
+            let mut helpers = self.helpers.lock().unwrap_or_else(|p| p.into_inner());
+            // A container that keeps making namespaces must not make unbounded helpers.
+            if !helpers.contains_key(&key) && helpers.len() >= MAX_HELPERS {
+                return Err(io::Error::from_raw_os_error(libc::EAGAIN));
+            }
+            helpers.entry(key.clone()).or_default().pop()
+        };
+        let helper = match idle {
+            Some(h) => h,
+            None => Helper::spawn(tid, &self.cfg.policies, self.root.get().map(AsFd::as_fd))?,
+        };
+        let r = f(&helper);
+        match &r {
+            Ok(_) => {
+                let mut helpers = self.helpers.lock().unwrap_or_else(|p| p.into_inner());
+                helpers.entry(key).or_default().push(helper);
+            }
+            Err(e) => tracing::warn!("on-behalf helper failed ({e}): starting another"),
         }
         r
     }
 
-    fn serve_one(&mut self, listener: BorrowedFd<'_>) -> Option<Deferred> {
-        match sys::notif_recv(listener) {
-            Ok(n) => match self.serve(listener, n) {
-                Served::Answered(_) => None,
-                Served::Deferred(d) => Some(d),
-            },
-            // The caller died between poll and receive.
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => None,
-            Err(e) => {
-                tracing::warn!("receiving a trapped call: {e}");
-                None
-            }
-        }
+    /// Writes an event (one line, whole, whichever thread serves).
+    pub(super) fn emit(&self, event: &Event<'_>) {
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .emit(event);
     }
 }
 
@@ -137,13 +152,20 @@ impl Supervisor {
         // that can name it (one sharing its pid namespace) without CAP_SYS_PTRACE: its
         // listeners answer for every trapped call.
         nix::sys::prctl::set_dumpable(false)?;
-        Ok(Supervisor {
-            server: Server {
-                cfg,
-                arch,
-                helpers: HashMap::new(),
-                root: None,
+        let server = Server {
+            cfg: Settings {
+                policies: cfg.policies,
+                container: cfg.container,
             },
+            events: Mutex::new(cfg.events),
+            arch,
+            helpers: Mutex::new(HashMap::new()),
+            root: OnceLock::new(),
+        };
+        Ok(Supervisor {
+            server: Arc::new(server),
+            handoff: Arc::new(Handoff::new()?),
+            served: Vec::new(),
             slots: conns.into_iter().map(Slot::Conn).collect(),
             retries: Vec::new(),
             accept,
@@ -161,8 +183,9 @@ impl Supervisor {
     pub fn run(mut self) -> io::Result<Option<nix::sys::wait::WaitStatus>> {
         loop {
             self.take_pending();
+            self.take_handed_over();
             self.run_retries();
-            if self.slots.is_empty() && self.retries.is_empty() {
+            if self.slots.is_empty() && self.retries.is_empty() && self.served.is_empty() {
                 return Ok(self.child_status);
             }
             let (ready, accept_ready) = self.wait(self.timeout())?;
@@ -173,8 +196,8 @@ impl Supervisor {
                 self.slots.push(Slot::Conn(sys::adopt([conn]).remove(0)));
             }
             // Back to front, so that removing a slot keeps the other indices valid.
-            for (i, revents) in ready.into_iter().rev() {
-                self.on_ready(i, revents);
+            for i in ready.into_iter().rev() {
+                self.on_ready(i);
             }
         }
     }
@@ -200,6 +223,16 @@ impl Supervisor {
                 PollTimeout::try_from(d.as_millis().max(1) as u64).unwrap_or(PollTimeout::MAX)
             }
         }
+    }
+
+    /// Keeps the calls the serving threads could not answer yet, and forgets the listeners
+    /// whose threads are done.
+    fn take_handed_over(&mut self) {
+        self.handoff.quiet();
+        for (listener, d) in self.handoff.take() {
+            self.defer(listener, d, FIRST_RETRY);
+        }
+        self.served.retain(|r| !r.finished());
     }
 
     /// Serves again the calls whose retry is due.
@@ -250,13 +283,13 @@ impl Supervisor {
         }
     }
 
-    fn wait(&self, timeout: PollTimeout) -> io::Result<(Vec<(usize, PollFlags)>, bool)> {
+    fn wait(&self, timeout: PollTimeout) -> io::Result<(Vec<usize>, bool)> {
         let mut fds: Vec<PollFd<'_>> = self
             .slots
             .iter()
             .map(|s| {
                 let fd = match s {
-                    Slot::Listener(fd) | Slot::Conn(fd) | Slot::Child(fd, _) => fd.as_fd(),
+                    Slot::Conn(fd) | Slot::Child(fd, _) => fd.as_fd(),
                     Slot::Pending(p) => p.pidfd(),
                     Slot::Waiting(
                         _,
@@ -271,6 +304,7 @@ impl Supervisor {
                 PollFd::new(fd, PollFlags::POLLIN)
             })
             .collect();
+        fds.push(PollFd::new(self.handoff.wake.as_fd(), PollFlags::POLLIN));
         if let Some(l) = &self.accept {
             fds.push(PollFd::new(l.as_fd(), PollFlags::POLLIN));
         }
@@ -283,12 +317,13 @@ impl Supervisor {
             .iter()
             .map(|f| f.revents().unwrap_or(PollFlags::empty()))
             .collect();
-        let accept_ready = self.accept.is_some() && !revents[self.slots.len()].is_empty();
+        let accept_ready = self.accept.is_some() && !revents[self.slots.len() + 1].is_empty();
         let ready = revents
             .into_iter()
             .take(self.slots.len())
             .enumerate()
             .filter(|(_, r)| !r.is_empty())
+            .map(|(i, _)| i)
             .collect();
         Ok((ready, accept_ready))
     }
@@ -300,10 +335,18 @@ impl Supervisor {
                 match p.take() {
                     Ok(Some(listener)) => {
                         let _ = sys::notif_sync_wakeup(listener.as_fd());
-                        if self.server.root.is_none() {
-                            self.server.root = p.root().ok();
+                        if self.server.root.get().is_none()
+                            && let Ok(root) = p.root()
+                        {
+                            let _ = self.server.root.set(root);
                         }
-                        self.slots[i] = Slot::Listener(listener);
+                        self.slots.remove(i);
+                        match Receivers::start(&self.server, &self.handoff, listener) {
+                            Ok(r) => self.served.push(r),
+                            // Dropping the listener fails its calls (ENOSYS): closed, not open.
+                            Err(e) => tracing::warn!("no thread to serve a listener: {e}"),
+                        }
+                        continue;
                     }
                     Ok(None) => {}
                     Err(e) => {
@@ -317,25 +360,8 @@ impl Supervisor {
         }
     }
 
-    fn on_ready(&mut self, i: usize, revents: PollFlags) {
+    fn on_ready(&mut self, i: usize) {
         match &self.slots[i] {
-            Slot::Listener(fd) => {
-                if revents.contains(PollFlags::POLLIN) {
-                    if let Some(d) = self.server.serve_one(fd.as_fd()) {
-                        match fd.try_clone() {
-                            Ok(l) => self.defer(l, d, FIRST_RETRY),
-                            Err(_) => {
-                                let _ =
-                                    self.server
-                                        .reply(fd.as_fd(), &d.n, Reply::Error(libc::EAGAIN));
-                            }
-                        }
-                    }
-                } else if revents.intersects(PollFlags::POLLHUP | PollFlags::POLLERR) {
-                    // No process uses this filter any more.
-                    self.slots.remove(i);
-                }
-            }
             Slot::Conn(fd) => match Pending::receive(fd.as_fd()) {
                 Ok(Some(p)) => self.slots[i] = Slot::Pending(p),
                 Ok(None) | Err(_) => {

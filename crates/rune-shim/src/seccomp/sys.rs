@@ -224,6 +224,12 @@ pub fn notif_sync_wakeup(listener: BorrowedFd<'_>) -> io::Result<()> {
     check(ret.into()).map(drop)
 }
 
+/// A non-blocking eventfd, for waking a poll loop from another thread.
+pub fn eventfd() -> io::Result<OwnedFd> {
+    // SAFETY: eventfd takes plain integers and returns a new descriptor or -1.
+    owned(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) }.into())
+}
+
 /// `memfd_create(name, flags)`: a new memory file.
 pub fn memfd_create(name: &std::ffi::CStr, flags: u32) -> io::Result<OwnedFd> {
     // SAFETY: `name` is a NUL-terminated string that outlives the call.
