@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks of the Rune shim's seccomp backend, with the peers in the same run:
-#  (a) a rewritten open+close loop: native, rune-shim run, proot (ptrace);
+#  (a) a rewritten open+close loop: native, rune-shim run, proot (ptrace), the notification
+#      floor (an emulated getpid), and 8 threads opening at once;
 #  (b) getpid in a container under docker's seccomp profile: runc, crun, youki, rune-run
 #      without a policy, rune-run with the demo policy (which does not touch getpid);
 #  (c) the supervisor's and its helper's memory.
@@ -25,6 +26,7 @@ trap cleanup EXIT
 crun_hugetlb_setup
 
 cc -O2 -static -o "$work/loop" "$top/integration/programs/getpid_loop.c"
+cc -O2 -static -pthread -o "$work/open_threads" "$top/integration/programs/open_threads.c"
 bash "$top/hack/busybox-rootfs.sh" "$work/bundle/rootfs"
 cp "$work/loop" "$work/bundle/rootfs/bin/loop"
 # docker's config.json as dockerd wrote it, on our rootfs and without its hooks.

@@ -111,15 +111,7 @@ impl Server {
                 Verdict::Deny(e) => e,
                 _ => libc::EPERM,
             };
-            self.event(
-                n,
-                &call,
-                &d,
-                s,
-                (Some(&object), None),
-                Answer::Failed(e),
-                "",
-            );
+            self.event(n, call, &d, s, (Some(&object), None), Answer::Failed(e), "");
             return Ok(Err((e, Some(object))));
         }
         let req = if name.starts_with("link") {
