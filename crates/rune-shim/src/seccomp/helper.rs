@@ -86,6 +86,8 @@ enum Reply {
 pub struct Helper {
     sock: OwnedFd,
     pid: libc::pid_t,
+    /// How long to poll for an answer before sleeping: the supervisor's choice per call.
+    pub(super) spin: Duration,
 }
 
 impl Helper {
@@ -111,7 +113,11 @@ impl Helper {
         }
         let (ours, theirs) = channel::stream_pair()?;
         match sys::fork()? {
-            Some(pid) => Ok(Helper { sock: ours, pid }),
+            Some(pid) => Ok(Helper {
+                sock: ours,
+                pid,
+                spin: Duration::ZERO,
+            }),
             None => {
                 let code = match serve(theirs.as_fd(), &joins, policies, root) {
                     Ok(()) => 0,
@@ -126,7 +132,7 @@ impl Helper {
     /// drops it and starts another.
     fn call(&self, req: &Request, fds: &[BorrowedFd<'_>]) -> io::Result<(Reply, Vec<OwnedFd>)> {
         channel::send_framed(self.sock.as_fd(), req, fds)?;
-        match channel::recv_framed_within::<Reply>(self.sock.as_fd(), REPLY_SPIN)? {
+        match channel::recv_framed_within::<Reply>(self.sock.as_fd(), self.spin)? {
             channel::Framed::Message(r, fds) => Ok((r, fds)),
             channel::Framed::Bad(_) => Err(io::Error::other("on-behalf helper: bad reply")),
             channel::Framed::Closed => Err(io::Error::other("on-behalf helper exited")),
@@ -267,10 +273,12 @@ fn serve(
     }
 }
 
-/// How long the supervisor polls for a helper's answer, and a helper for the next request,
-/// before sleeping (see `channel::recv_within`): an open takes the helper about 20 µs, and a
-/// program that opens files opens many.
-const REPLY_SPIN: Duration = Duration::from_micros(200);
+/// How long a helper polls for the next request, and the supervisor for a helper's answer
+/// while it serves no other call, before sleeping (see `channel::recv_within`): an open
+/// takes the helper about 20 µs, a program that opens files opens many, and waking a
+/// sleeping CPU costs this VM about 40 µs. With several calls in flight, polling threads
+/// would take the CPUs the helpers need: the supervisor then sleeps at once.
+pub(super) const REPLY_SPIN: Duration = Duration::from_micros(200);
 const REQUEST_SPIN: Duration = Duration::from_micros(200);
 
 const SOCK: i32 = 3;

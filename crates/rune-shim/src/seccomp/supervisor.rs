@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use nix::sys::socket::{SockFlag, accept4};
@@ -17,7 +18,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use std::time::{Duration, Instant};
 
 use super::handoff::Pending;
-use super::helper::Helper;
+use super::helper::{Helper, REPLY_SPIN};
 use super::receivers::{Handoff, Receivers};
 use super::serve::{Deferred, Reply, Served, Wait};
 use super::sys::{self, Notif};
@@ -84,6 +85,8 @@ pub struct Server {
     pub(super) arch: Arch,
     /// The helpers not serving a call now, per set of namespaces.
     helpers: Mutex<HashMap<Vec<u64>, Vec<Helper>>>,
+    /// Helpers serving a call now.
+    busy: AtomicUsize,
     /// The container's root: the first process's, taken when its listener is (it waits in
     /// its first `execve` then, set up, not yet running anything of the image).
     root: OnceLock<OwnedFd>,
@@ -119,11 +122,14 @@ impl Server {
             }
             helpers.entry(key.clone()).or_default().pop()
         };
-        let helper = match idle {
+        let mut helper = match idle {
             Some(h) => h,
             None => Helper::spawn(tid, &self.cfg.policies, self.root.get().map(AsFd::as_fd))?,
         };
+        let alone = self.busy.fetch_add(1, Ordering::AcqRel) == 0;
+        helper.spin = if alone { REPLY_SPIN } else { Duration::ZERO };
         let r = f(&helper);
+        self.busy.fetch_sub(1, Ordering::AcqRel);
         match &r {
             Ok(_) => {
                 let mut helpers = self.helpers.lock().unwrap_or_else(|p| p.into_inner());
@@ -160,6 +166,7 @@ impl Supervisor {
             events: Mutex::new(cfg.events),
             arch,
             helpers: Mutex::new(HashMap::new()),
+            busy: AtomicUsize::new(0),
             root: OnceLock::new(),
         };
         Ok(Supervisor {
