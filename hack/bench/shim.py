@@ -120,8 +120,11 @@ def memory(args):
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         with open(f"{state}/{cid}/rune-supervisor.pid") as f:
             sup = int(f.read())
-        with open(f"/proc/{sup}/task/{sup}/children") as f:
-            helpers = [int(p) for p in f.read().split()]
+        # Helpers are forked by the serving threads: the children of every task.
+        helpers = []
+        for task in os.listdir(f"/proc/{sup}/task"):
+            with open(f"/proc/{sup}/task/{task}/children") as f:
+                helpers += [int(p) for p in f.read().split()]
         print("\n(c) memory of the Rune processes of one container (KiB; Pss shares pages fairly)\n")
         print("| process | Rss | Pss |")
         print("|---|---:|---:|")

@@ -158,6 +158,7 @@ impl Supervisor {
         // that can name it (one sharing its pid namespace) without CAP_SYS_PTRACE: its
         // listeners answer for every trapped call.
         nix::sys::prctl::set_dumpable(false)?;
+        sys::one_malloc_arena();
         let server = Server {
             cfg: Settings {
                 policies: cfg.policies,

@@ -224,6 +224,14 @@ pub fn notif_sync_wakeup(listener: BorrowedFd<'_>) -> io::Result<()> {
     check(ret.into()).map(drop)
 }
 
+/// One malloc arena for the whole process: glibc gives each thread its own (64 MiB of
+/// address space, and pages that count against the supervisor's memory), which a few
+/// serving threads that allocate little do not need. Call before the threads start.
+pub fn one_malloc_arena() {
+    // SAFETY: mallopt only tunes the allocator, under glibc's own lock.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+}
+
 /// A non-blocking eventfd, for waking a poll loop from another thread.
 pub fn eventfd() -> io::Result<OwnedFd> {
     // SAFETY: eventfd takes plain integers and returns a new descriptor or -1.
