@@ -152,8 +152,12 @@ fn counts(out: &str) -> (u64, u64) {
 /// Natively the race program opens the denied file (the race is live); under the policy it
 /// never does, and still opens the allowed one.
 fn assert_race_is_live_but_never_won(sb: &Sandbox, argv: &[&str]) {
-    let (native_denied, _) = counts(&native(argv));
-    assert!(native_denied > 0, "the race is not live without the policy");
+    let control = native(argv);
+    let (native_denied, _) = counts(&control);
+    assert!(
+        native_denied > 0,
+        "the race is not live without the policy: {control}"
+    );
     let out = sb.run(argv);
     let (denied, allowed) = counts(&out.stdout);
     assert_eq!(denied, 0, "{out:?}");
