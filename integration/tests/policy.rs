@@ -221,17 +221,14 @@ fn the_supervisor_outlives_create_serves_exec_and_ends_with_delete() {
             .unwrap_or(0)
     };
     assert!(listeners(pid) >= 1, "the supervisor holds no listener");
-    let helpers: Vec<i32> = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap()
-        .split_whitespace()
-        .map(|p| p.parse().unwrap())
+    // The container shares the supervisor's user namespace: its serving threads made the
+    // opens themselves, and any child of the supervisor holds no listener either.
+    let children: Vec<i32> = host::children_of(pid as u32)
+        .into_iter()
+        .map(|p| p as i32)
         .collect();
-    assert!(
-        !helpers.is_empty(),
-        "no on-behalf helper after an on-behalf open"
-    );
     let init = rune.state(&id).unwrap()["pid"].as_i64().unwrap() as i32;
-    for other in helpers.iter().chain([&init]) {
+    for other in children.iter().chain([&init]) {
         assert_eq!(listeners(*other), 0, "process {other} holds a listener");
     }
     // kill: the exec'd process, not the container.
@@ -634,4 +631,75 @@ fn trace_follow_prints_events_as_they_come_until_delete() {
         let _ = follow.kill();
     }
     assert!(ended, "trace --follow outlived the container");
+}
+
+/// A container in a user namespace of its own (a serving thread cannot join one) is served by
+/// an on-behalf helper in its namespaces: its opens are decided as any container's, the
+/// helper holds no listener, and one that dies is replaced (at most the call it was serving
+/// fails).
+#[test]
+#[ignore = "needs root, runc and a release rune-run: run with make test"]
+fn a_container_in_a_user_namespace_is_served_by_a_helper_replaced_when_it_dies() {
+    let setup = Setup::new(DEMO);
+    let rune = Runtime::rune();
+    let id = unique_id("policy-userns");
+    let script = "cat /data/foo; while [ ! -e /data/go ]; do sleep 0.05; done; \
+                  cat /data/public; cat /data/public; cat /data/secret; id -u; echo done";
+    let mut b = bundle(&id, None, &["sh", "-c", script], &setup);
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    b.config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    b.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    b.save();
+    // The mount points, which the container's root (an unprivileged host user) cannot make
+    // in the host's rootfs (nor could it under runc).
+    for d in ["data", "rune"] {
+        std::fs::create_dir_all(std::path::Path::new(b.rootfs_str()).join(d)).unwrap();
+    }
+    let pol = setup.policy_file();
+    let out = tempfile::NamedTempFile::new().unwrap();
+    let err = tempfile::NamedTempFile::new().unwrap();
+    let mut run = rune
+        .command(&["--policy", &pol, "run", "-b", b.path_str(), &id])
+        .stdout(out.reopen().unwrap())
+        .stderr(err.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    let first = (0..1000).any(|_| {
+        std::thread::sleep(Duration::from_millis(10));
+        std::fs::read_to_string(out.path()).is_ok_and(|o| o.contains("BAR"))
+    });
+    assert!(first, "{:?}", std::fs::read_to_string(err.path()));
+    let sup = supervisor_pid(&rune.root().join(&id)) as u32;
+    let comm = |p: &u32| std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+    let helper = host::children_of(sup)
+        .into_iter()
+        .find(|p| comm(p).trim() == "rune-helper")
+        .expect("an on-behalf helper for a container in its own user namespace");
+    let ns = |p: u32| std::fs::read_link(format!("/proc/{p}/ns/user")).unwrap();
+    let init = rune.state(&id).unwrap()["pid"].as_i64().unwrap() as u32;
+    assert_eq!(
+        ns(helper),
+        ns(init),
+        "the helper is in the container's user namespace"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(helper as i32),
+        nix::sys::signal::SIGKILL,
+    )
+    .unwrap();
+    std::fs::write(setup.data("go"), "").unwrap();
+    let status = run.wait().unwrap();
+    let (stdout, stderr) = (
+        std::fs::read_to_string(out.path()).unwrap(),
+        std::fs::read_to_string(err.path()).unwrap(),
+    );
+    assert!(status.success(), "{stdout} {stderr}");
+    // After the kill, at most the first open fails; the next ones are served.
+    assert!(stdout.ends_with("ALLOWD\n0\ndone\n"), "{stdout} {stderr}");
+    assert!(!stdout.contains("DENIED"), "{stdout} {stderr}");
+    assert!(stderr.contains("Permission denied"), "{stdout} {stderr}");
+    let _ = rune.call(&["delete", "--force", &id]);
 }

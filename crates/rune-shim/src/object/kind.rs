@@ -93,10 +93,22 @@ impl ProcEntry {
         None
     }
 
-    /// Whether it belongs to the process doing the lookup (the procfs's own `self`).
+    /// Whether it belongs to the process doing the lookup (the procfs's own `self`) or to
+    /// one of its threads (`/proc/TID` of any of them, which the kernel lets every thread of
+    /// the group open as its own). An entry whose group cannot be read is taken for ours.
     pub fn is_own(&self) -> bool {
-        let me = std::fs::read_link(format!("{}/self", self.root.trim_end_matches('/')));
-        me.is_ok_and(|m| Some(m.to_string_lossy().into_owned()) == self.pid())
+        let root = self.root.trim_end_matches('/');
+        let Ok(me) = std::fs::read_link(format!("{root}/self")) else {
+            return false;
+        };
+        let Some(pid) = self.pid() else {
+            return false;
+        };
+        let group = std::fs::read_to_string(format!("{root}/{pid}/status")).ok();
+        group
+            .as_deref()
+            .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Tgid:")))
+            .is_none_or(|t| std::path::Path::new(t.trim()) == me)
     }
 }
 
@@ -143,6 +155,15 @@ mod tests {
         );
         assert!(e.is_own());
         assert!(!proc_entry("/proc/1/mem").unwrap().is_own());
+        // Another thread of ours, by its own id.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let t = std::thread::spawn(move || {
+            tx.send(nix::unistd::gettid().as_raw()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        });
+        let tid = rx.recv().unwrap();
+        assert!(proc_entry(&format!("/proc/{tid}/mem")).unwrap().is_own());
+        t.join().unwrap();
         assert_eq!(proc_entry("/etc/passwd"), None);
     }
 }

@@ -15,7 +15,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2, readlinkat};
-use nix::sys::stat::fstat;
+use nix::sys::stat::{Mode, fstat};
 use nix::sys::statfs::{PROC_SUPER_MAGIC, fstatfs};
 
 use super::kind::{Kind, kind};
@@ -206,7 +206,9 @@ fn is_proc_root(dir: BorrowedFd<'_>) -> bool {
 }
 
 /// Whether `dir` (a directory of some procfs) lies in the entry of the process looking: up
-/// from it to that procfs's root, the entry below the root is the one its `self` names.
+/// from it to that procfs's root, the entry below the root is its `self` or one of its
+/// threads (`/proc/TID` of any thread of ours: the kernel lets a thread follow the magic
+/// links of every task of its own group).
 fn in_own_proc_dir(dir: BorrowedFd<'_>) -> bool {
     let none = ResolveFlag::RESOLVE_NO_MAGICLINKS;
     let Ok(mut below) = step(dir, b".", OFlag::O_DIRECTORY, none) else {
@@ -218,18 +220,30 @@ fn in_own_proc_dir(dir: BorrowedFd<'_>) -> bool {
             return true;
         };
         if is_proc_root(up.as_fd()) {
-            let same = |a: BorrowedFd<'_>, b: BorrowedFd<'_>| {
-                matches!((fstat(a.as_raw_fd()), fstat(b.as_raw_fd())),
-                    (Ok(x), Ok(y)) if x.st_dev == y.st_dev && x.st_ino == y.st_ino)
-            };
             // `self` is an ordinary symlink of the procfs root; it is absent (ENOENT) where
-            // the looking process is not in that procfs's pid namespace.
-            return step(up.as_fd(), b"self", OFlag::O_DIRECTORY, none)
-                .is_ok_and(|me| same(me.as_fd(), below.as_fd()));
+            // the looking process is not in that procfs's pid namespace (nor are its threads).
+            let Ok(me) = readlinkat(Some(up.as_raw_fd()), "self") else {
+                return false;
+            };
+            // An entry whose group cannot be read is taken for ours: refused.
+            return tgid_of_entry(below.as_fd()).is_none_or(|t| t.as_bytes() == me.as_bytes());
         }
         below = up;
     }
     false
+}
+
+/// The thread group of the task whose procfs entry is `entry`, as that procfs numbers it.
+fn tgid_of_entry(entry: BorrowedFd<'_>) -> Option<String> {
+    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW;
+    let fd = nix::fcntl::openat(Some(entry.as_raw_fd()), "status", flags, Mode::empty()).ok()?;
+    let file = std::fs::File::from(crate::seccomp::sys::adopt([fd]).remove(0));
+    let mut status = String::new();
+    std::io::Read::read_to_string(&mut &file, &mut status).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .map(|t| t.trim().to_owned())
 }
 
 fn own_link_allowed(own: Own, name: &[u8]) -> bool {

@@ -3,9 +3,11 @@
 //! namespaces. Every lookup under /proc/PID is confirmed afterwards with
 //! `SECCOMP_IOCTL_NOTIF_ID_VALID` by the caller of these functions.
 
-use std::io::{self, IoSliceMut};
-use std::os::fd::OwnedFd;
-use std::os::unix::fs::MetadataExt;
+use std::io::{self, IoSliceMut, Read};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::fcntl::{OFlag, readlinkat};
+use nix::sys::stat::Mode;
 
 use nix::sys::uio::{RemoteIoVec, process_vm_readv};
 use nix::unistd::Pid;
@@ -64,6 +66,8 @@ pub struct Creds {
 
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// The caller's process id, as the supervisor sees it.
+    pub tgid: u32,
     /// The caller's pid and tid in its own pid namespace (for /proc/self).
     pub ns_pid: u32,
     pub ns_tid: u32,
@@ -97,15 +101,116 @@ fn map_id(map: &str, id: u32) -> u32 {
     65534
 }
 
+/// A caller's `/proc/TID`, opened once per call: what the supervisor learns about the caller
+/// is read relative to it (each walk through `/proc/TID` costs about as much as the read),
+/// and it stays this task's even if the number is reused (the directory is of the task).
+#[derive(Debug)]
+pub struct ProcDir {
+    dir: OwnedFd,
+}
+
+impl ProcDir {
+    /// `/proc/WHO` (a thread id, `thread-self`).
+    pub fn open(who: impl std::fmt::Display) -> io::Result<ProcDir> {
+        let fd = nix::fcntl::open(
+            format!("/proc/{who}").as_str(),
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(ProcDir {
+            dir: super::sys::adopt([fd]).remove(0),
+        })
+    }
+
+    fn read(&self, what: &str) -> io::Result<String> {
+        let fd = nix::fcntl::openat(
+            Some(self.dir.as_raw_fd()),
+            what,
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        // In page-sized reads: procfs files say they are empty, and reading up to a size
+        // hint would take many small reads.
+        let mut file = std::fs::File::from(super::sys::adopt([fd]).remove(0));
+        let mut bytes = Vec::with_capacity(PAGE);
+        loop {
+            let at = bytes.len();
+            bytes.resize(at + PAGE, 0);
+            let n = file.read(&mut bytes[at..])?;
+            bytes.truncate(at + n);
+            if n == 0 {
+                break;
+            }
+        }
+        String::from_utf8(bytes).map_err(io::Error::other)
+    }
+
+    /// `root`, `cwd` (or `fd/N`) as an `O_PATH` descriptor: the caller's own directory.
+    pub fn fd(&self, what: &str) -> io::Result<OwnedFd> {
+        let fd = nix::fcntl::openat(
+            Some(self.dir.as_raw_fd()),
+            what,
+            OFlag::O_PATH | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(super::sys::adopt([fd]).remove(0))
+    }
+
+    /// Identifies the task's namespaces (in `NAMESPACES` order): a helper serves callers
+    /// with the same key. Read from the links' text (`net:[4026531840]`): following them
+    /// costs three times as much.
+    pub fn namespace_key(&self) -> io::Result<Vec<u64>> {
+        NAMESPACES
+            .iter()
+            .map(|(name, _)| {
+                let link = readlinkat(Some(self.dir.as_raw_fd()), format!("ns/{name}").as_str())?;
+                let text = link.to_string_lossy();
+                text.rsplit_once('[')
+                    .and_then(|(_, n)| n.strip_suffix(']'))
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(|| io::Error::other(format!("/proc ns/{name}: {text}")))
+            })
+            .collect()
+    }
+}
+
+/// The user namespace of this process, as `ProcDir::namespace_key` numbers it.
+fn own_user_ns() -> Option<u64> {
+    static OWN: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *OWN.get_or_init(|| {
+        let user = NAMESPACES.iter().position(|(n, _)| *n == "user")?;
+        ProcDir::open("self")
+            .and_then(|p| p.namespace_key())
+            .ok()
+            .map(|k| k[user])
+    })
+}
+
 impl Caller {
-    pub fn read(tid: u32) -> io::Result<Caller> {
-        let dir = format!("/proc/{tid}");
-        let status = std::fs::read_to_string(format!("{dir}/status"))?;
-        let uid_map = std::fs::read_to_string(format!("{dir}/uid_map"))?;
-        let gid_map = std::fs::read_to_string(format!("{dir}/gid_map"))?;
+    /// The caller whose `/proc` directory is `proc` and namespaces `key`. Its ids are as its
+    /// own user namespace numbers them: as ours when it shares ours, else mapped.
+    pub fn read(proc: &ProcDir, key: &[u64]) -> io::Result<Caller> {
+        let status = proc.read("status")?;
+        let user = NAMESPACES.iter().position(|(n, _)| *n == "user");
+        let ours = user
+            .and_then(|u| key.get(u).copied())
+            .is_some_and(|k| Some(k) == own_user_ns());
+        let (uid_map, gid_map) = if ours {
+            (None, None)
+        } else {
+            (Some(proc.read("uid_map")?), Some(proc.read("gid_map")?))
+        };
+        let uid = |id| uid_map.as_deref().map_or(id, |m| map_id(m, id));
+        let gid = |id| gid_map.as_deref().map_or(id, |m| map_id(m, id));
         let last = |key| -> io::Result<u64> {
             numbers(field(&status, key)?)
                 .last()
+                .copied()
+                .ok_or_else(|| io::Error::other(format!("/proc status: bad {key}")))
+        };
+        let first = |key| -> io::Result<u64> {
+            numbers(field(&status, key)?)
+                .first()
                 .copied()
                 .ok_or_else(|| io::Error::other(format!("/proc status: bad {key}")))
         };
@@ -115,34 +220,21 @@ impl Caller {
                 .map(|v| *v as u32)
                 .ok_or_else(|| io::Error::other(format!("/proc status: bad {key}")))
         };
-        let tgid = numbers(field(&status, "Tgid")?)
-            .first()
-            .copied()
-            .unwrap_or(0) as u32;
-        let ns_tid = last("NSpid")? as u32;
-        let ns_pid = if tgid == tid {
-            ns_tid
-        } else {
-            let leader = std::fs::read_to_string(format!("/proc/{tgid}/status"))?;
-            numbers(field(&leader, "NSpid")?)
-                .last()
-                .copied()
-                .unwrap_or(0) as u32
-        };
         let creds = Creds {
-            fsuid: map_id(&uid_map, fs("Uid")?),
-            fsgid: map_id(&gid_map, fs("Gid")?),
+            fsuid: uid(fs("Uid")?),
+            fsgid: gid(fs("Gid")?),
             groups: numbers(field(&status, "Groups")?)
                 .into_iter()
-                .map(|g| map_id(&gid_map, g as u32))
+                .map(|g| gid(g as u32))
                 .collect(),
             cap_eff: u64::from_str_radix(field(&status, "CapEff")?, 16)
                 .map_err(io::Error::other)?,
             umask: u32::from_str_radix(field(&status, "Umask")?, 8).map_err(io::Error::other)?,
         };
         Ok(Caller {
-            ns_pid,
-            ns_tid,
+            tgid: first("Tgid")? as u32,
+            ns_pid: last("NStgid")? as u32,
+            ns_tid: last("NSpid")? as u32,
             creds,
         })
     }
@@ -150,21 +242,16 @@ impl Caller {
 
 /// `/proc/TID/WHAT` (`root`, `cwd`) as an `O_PATH` descriptor: the caller's own directory.
 pub fn proc_fd(tid: u32, what: &str) -> io::Result<OwnedFd> {
-    let fd = nix::fcntl::open(
-        format!("/proc/{tid}/{what}").as_str(),
-        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )?;
-    Ok(super::sys::adopt([fd]).remove(0))
+    ProcDir::open(tid)?.fd(what)
 }
 
 /// The directory a path relative to `dirfd` starts from: the caller's cwd for `AT_FDCWD`,
 /// else a duplicate of the caller's descriptor.
-pub fn base_dir(tid: u32, dirfd: i32) -> io::Result<OwnedFd> {
+pub fn base_dir(proc: &ProcDir, who: &Caller, dirfd: i32) -> io::Result<OwnedFd> {
     if dirfd == libc::AT_FDCWD {
-        return proc_fd(tid, "cwd");
+        return proc.fd("cwd");
     }
-    let pidfd = super::sys::pidfd_open(super::serve::tgid_of(tid) as libc::pid_t)?;
+    let pidfd = super::sys::pidfd_open(who.tgid as libc::pid_t)?;
     super::sys::pidfd_getfd(std::os::fd::AsFd::as_fd(&pidfd), dirfd)
 }
 
@@ -180,14 +267,6 @@ pub const NAMESPACES: [(&str, nix::sched::CloneFlags); 7] = [
     ("cgroup", nix::sched::CloneFlags::CLONE_NEWCGROUP),
 ];
 
-/// Identifies the namespaces of `tid`: a helper serves callers with the same key.
-pub fn namespace_key(tid: u32) -> io::Result<Vec<u64>> {
-    NAMESPACES
-        .iter()
-        .map(|(name, _)| Ok(std::fs::metadata(format!("/proc/{tid}/ns/{name}"))?.ino()))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,8 +274,9 @@ mod tests {
     #[test]
     fn reads_itself() {
         let me = std::process::id();
-        let c = Caller::read(me).unwrap();
-        assert_eq!(c.ns_pid, me);
+        let proc = ProcDir::open(me).unwrap();
+        let c = Caller::read(&proc, &proc.namespace_key().unwrap()).unwrap();
+        assert_eq!((c.tgid, c.ns_pid), (me, me));
         assert_eq!(c.creds.fsuid, nix::unistd::geteuid().as_raw());
         let text = b"/etc/hostname\0";
         let got = read_path(me, text.as_ptr() as u64).unwrap();

@@ -1,25 +1,25 @@
-//! In the on-behalf helper: one open for a caller (`object::decide_open`), all in one round
-//! trip from the supervisor (each process switch costs more than the rest of the call). The
-//! helper finds objects in the caller's root and as the caller (`Opener`).
+//! One open for a caller (`object::decide_open`), made whole by whoever acts for it (a
+//! serving thread or a helper, in one round trip): objects are found in the caller's root
+//! and as the caller (`Opener`).
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 
 use super::helper::{Opened, Resolved};
 use super::open::{Opener, Who};
 use crate::handler::Policies;
 use crate::object::decide::{Failure, Finder, OpenCall, OpenOutcome, decide_open};
 
-/// The helper's way of finding and opening, for one caller.
-struct OnBehalf<'a> {
-    opener: &'a mut Opener,
+/// The way of finding and opening for one caller.
+struct OnBehalf<'a, 'o> {
+    opener: &'a mut Opener<'o>,
     who: &'a Who<'a>,
     /// The caller's root and the directory a relative path starts from.
-    fds: &'a [OwnedFd],
+    fds: &'a [BorrowedFd<'a>],
     /// The caller's root twice: a rewrite target is looked up from the root.
-    from_root: [OwnedFd; 2],
+    from_root: [BorrowedFd<'a>; 2],
 }
 
-impl Finder for OnBehalf<'_> {
+impl Finder for OnBehalf<'_, '_> {
     type Fd = OwnedFd;
 
     fn find(
@@ -56,23 +56,22 @@ impl Finder for OnBehalf<'_> {
     }
 }
 
-impl Opener {
+impl Opener<'_> {
     pub fn serve_open(
         &mut self,
         policies: &Policies,
         who: &Who<'_>,
-        fds: &[OwnedFd],
+        fds: &[BorrowedFd<'_>],
         c: &OpenCall,
     ) -> (OpenOutcome, Option<OwnedFd>) {
-        let root = fds.first().map(|r| (r.try_clone(), r.try_clone()));
-        let Some((Ok(a), Ok(b))) = root else {
-            return (OpenOutcome::failed(libc::EMFILE), None);
+        let Some(root) = fds.first().copied() else {
+            return (OpenOutcome::failed(libc::EINVAL), None);
         };
         let mut finder = OnBehalf {
             opener: self,
             who,
             fds,
-            from_root: [a, b],
+            from_root: [root, root],
         };
         decide_open(policies, &mut finder, c)
     }

@@ -1,9 +1,12 @@
 //! The on-behalf helper: a single-threaded process that has joined all of a caller's
 //! namespaces and, per call, takes the caller's root, cwd or dirfd, file-system ids, groups,
 //! effective capabilities and umask, so that a call made here means what it would mean to
-//! the caller (ARCHITECTURE.md §5). One helper serves every caller with the same namespaces.
-//! It is forked from the supervisor and keeps none of its descriptors: no listener copy may
-//! linger here (fail closed).
+//! the caller (ARCHITECTURE.md §5). It serves callers in another user namespace than the
+//! supervisor's (which a multi-threaded process cannot join); the others are served by the
+//! supervisor's own threads (`here`). One helper serves every caller with the same
+//! namespaces. It is forked from the supervisor and keeps none of its descriptors: no
+//! listener copy may linger here (fail closed). The requests are those every agent answers
+//! (`agent::answer`).
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -14,8 +17,9 @@ use nix::sched::setns;
 use nix::sys::stat::Mode;
 use serde::{Deserialize, Serialize};
 
+use super::agent;
 use super::caller::{Creds, NAMESPACES};
-use super::open::Opener;
+use super::open::{Identity, Opener, Roots};
 use super::{channel, sys};
 use crate::handler::Policies;
 use crate::object::decide::{OpenCall, OpenOutcome};
@@ -72,9 +76,9 @@ pub enum Opened {
     Done,
 }
 
-/// A helper's answer to one request.
+/// An agent's answer to one request.
 #[derive(Debug, Serialize, Deserialize)]
-enum Reply {
+pub(super) enum Reply {
     Open(OpenOutcome),
     Resolved(Resolved),
     Applied(Opened),
@@ -91,8 +95,9 @@ pub struct Helper {
 }
 
 impl Helper {
-    /// Forks a helper into the namespaces of thread `tid` (those that differ from ours); it
-    /// decides opens with `policies`, on paths from the container's `root`.
+    /// Forks a helper into the namespaces of thread `tid` (those that differ from the
+    /// forking thread's, which a serving thread may have changed); it decides opens with
+    /// `policies`, on paths from the container's `root`.
     pub fn spawn(
         tid: u32,
         policies: &Policies,
@@ -101,7 +106,7 @@ impl Helper {
         let mut joins = Vec::new();
         for (name, flag) in NAMESPACES {
             let theirs = format!("/proc/{tid}/ns/{name}");
-            let ours = format!("/proc/self/ns/{name}");
+            let ours = format!("/proc/thread-self/ns/{name}");
             if std::fs::read_link(&theirs)? != std::fs::read_link(&ours)? {
                 let fd = open(
                     theirs.as_str(),
@@ -130,41 +135,17 @@ impl Helper {
 
     /// One round trip. An error means the helper is gone (or out of step): the supervisor
     /// drops it and starts another.
-    fn call(&self, req: &Request, fds: &[BorrowedFd<'_>]) -> io::Result<(Reply, Vec<OwnedFd>)> {
+    pub(super) fn call(
+        &self,
+        req: &Request,
+        fds: &[BorrowedFd<'_>],
+    ) -> io::Result<(Reply, Vec<OwnedFd>)> {
         channel::send_framed(self.sock.as_fd(), req, fds)?;
         match channel::recv_framed_within::<Reply>(self.sock.as_fd(), self.spin)? {
             channel::Framed::Message(r, fds) => Ok((r, fds)),
             channel::Framed::Bad(_) => Err(io::Error::other("on-behalf helper: bad reply")),
             channel::Framed::Closed => Err(io::Error::other("on-behalf helper exited")),
         }
-    }
-
-    /// Serves an open: what was decided and, if it was opened, the descriptor.
-    pub fn open(
-        &self,
-        req: &Request,
-        fds: &[BorrowedFd<'_>],
-    ) -> io::Result<Result<(OpenOutcome, Option<OwnedFd>), i32>> {
-        Ok(match self.call(req, fds)? {
-            (Reply::Open(r), mut got) => Ok((r, got.pop())),
-            _ => Err(libc::EIO),
-        })
-    }
-
-    pub fn resolve(&self, req: &Request, fds: &[BorrowedFd<'_>]) -> io::Result<Resolved> {
-        Ok(match self.call(req, fds)? {
-            (Reply::Resolved(r), _) => r,
-            _ => Resolved::Failed(libc::EIO),
-        })
-    }
-
-    /// A link or rename after `Name` requests: `Ok(())` or the errno.
-    pub fn apply(&self, req: &Request) -> io::Result<Result<(), i32>> {
-        Ok(match self.call(req, &[])? {
-            (Reply::Applied(Opened::Done), _) => Ok(()),
-            (Reply::Applied(Opened::Failed(e)), _) => Err(e),
-            _ => Err(libc::EIO),
-        })
     }
 }
 
@@ -198,6 +179,17 @@ fn serve(
     for (fd, flag) in joins {
         setns(fd, *flag)?;
     }
+    // In the caller's user namespace our own ids are unmapped (they cannot even be named to
+    // come back to after acting as a caller): become its root, whose capabilities there we
+    // hold since the join.
+    if joins
+        .iter()
+        .any(|(_, f)| *f == nix::sched::CloneFlags::CLONE_NEWUSER)
+    {
+        sys::thread_setgroups(&[])?;
+        sys::thread_setresgid([0, 0, 0])?;
+        sys::thread_setresuid([0, 0, 0])?;
+    }
     // Without a container root handed over, the root of the namespaces just joined.
     let own_root;
     let root = match root {
@@ -222,7 +214,14 @@ fn serve(
     std::mem::forget(fd_dir);
     sys::close_from(FD_ROOT as u32 + 1)?;
     let sock = sys::borrow(SOCK);
-    let mut opener = Opener::new(sys::borrow(FD_DIR), sys::borrow(FD_ROOT));
+    let own = Identity::current();
+    let roots = Roots {
+        fd_dir: sys::borrow(FD_DIR),
+        root: sys::borrow(FD_ROOT),
+        home: None,
+        lost: || sys::exit_child(1),
+    };
+    let mut opener = Opener::new(roots, &own);
     loop {
         let (req, fds) = match channel::recv_framed_within::<Request>(sock, REQUEST_SPIN)? {
             channel::Framed::Message(req, fds) => (req, fds),
@@ -232,42 +231,8 @@ fn serve(
             }
             channel::Framed::Closed => return Ok(()),
         };
-        let (reply, fd) = match req {
-            Request::Open {
-                creds,
-                ns_pid,
-                ns_tid,
-                call,
-            } => {
-                let who = super::open::Who {
-                    creds: &creds,
-                    ns_pid,
-                    ns_tid,
-                };
-                let (outcome, fd) = opener.serve_open(policies, &who, &fds, &call);
-                (Reply::Open(outcome), fd)
-            }
-            Request::Name {
-                creds,
-                ns_pid,
-                ns_tid,
-                path,
-                slot,
-                follow,
-            } => {
-                let who = super::open::Who {
-                    creds: &creds,
-                    ns_pid,
-                    ns_tid,
-                };
-                let r = opener.name(&who, &fds, &path, slot, follow);
-                (Reply::Resolved(r), None)
-            }
-            Request::Link { creds } => (Reply::Applied(opener.link(&creds)), None),
-            Request::Rename { creds, flags } => {
-                (Reply::Applied(opener.rename(&creds, flags)), None)
-            }
-        };
+        let fds: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
+        let (reply, fd) = agent::answer(&mut opener, policies, &req, &fds);
         let fds: Vec<BorrowedFd<'_>> = fd.iter().map(AsFd::as_fd).collect();
         channel::send_framed(sock, &reply, &fds)?;
     }

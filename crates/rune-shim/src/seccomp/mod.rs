@@ -1,12 +1,14 @@
 //! The seccomp backend (ARCHITECTURE.md §5): Rune's own stacked filter, the hand-over of its
 //! listener, and the notify supervisor with its on-behalf helpers.
 
+mod agent;
 mod caller;
 pub mod channel;
 pub mod compile;
 mod decide_open;
 pub mod handoff;
 mod helper;
+mod here;
 mod open;
 mod receivers;
 mod serve;

@@ -1,18 +1,18 @@
-//! Opening a file for a caller, inside the on-behalf helper, in two steps so that the policy
-//! decides on the object actually found and nothing happens to the file system before it
-//! has: `resolve` finds the object as the caller's lookup would (`object::find`, in the
-//! caller's root and as the caller) and reports its real path from the container's root;
-//! `open` then reopens exactly that object (or creates the name in exactly that directory)
-//! with the caller's flags.
+//! Opening a file for a caller, in two steps so that the policy decides on the object
+//! actually found and nothing happens to the file system before it has: `resolve` finds the
+//! object as the caller's lookup would (`object::find`, in the caller's root and as the
+//! caller) and reports its real path from the container's root; `open` then reopens exactly
+//! that object (or creates the name in exactly that directory) with the caller's flags.
+//! Made by a serving thread of the supervisor for callers in its user namespace, by an
+//! on-behalf helper for the others; either way only the thread doing it changes its root
+//! and credentials.
 
-use std::collections::HashSet;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
-use caps::{CapSet, Capability};
 use nix::errno::Errno;
 use nix::fcntl::readlinkat;
 use nix::sys::stat::Mode;
-use nix::unistd::{Gid, Uid, chroot, fchdir, setfsgid, setfsuid, setgroups, setresgid, setresuid};
+use nix::unistd::{Gid, chroot, fchdir};
 
 use super::caller::Creds;
 use super::helper::{Opened, Resolved};
@@ -29,14 +29,54 @@ pub struct Who<'a> {
     pub ns_tid: u32,
 }
 
-#[derive(Debug)]
-pub struct Opener {
-    fd_dir: BorrowedFd<'static>,
+/// The ids and capabilities a thread comes back to after acting as a caller.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    uid: u32,
+    gid: u32,
+    /// Effective, permitted and inheritable capabilities.
+    caps: [u64; 3],
+}
+
+impl Identity {
+    pub fn current() -> Identity {
+        Identity {
+            uid: nix::unistd::geteuid().as_raw(),
+            gid: nix::unistd::getegid().as_raw(),
+            caps: sys::thread_caps().unwrap_or_default(),
+        }
+    }
+}
+
+/// Where an opener's lookups start and end.
+#[derive(Debug, Clone, Copy)]
+pub struct Roots<'a> {
+    /// Our own descriptor table (`/proc/self/fd`), opened from the host's /proc.
+    pub fd_dir: BorrowedFd<'a>,
     /// The container's root (the first process's, at its hand-over): real paths are taken
     /// from here, so that a caller that chroots elsewhere is still decided on the path the
     /// policy names (`/etc/secret`, not `/secret` from a chroot in `/etc`).
-    root: BorrowedFd<'static>,
-    own: (Uid, Gid, HashSet<Capability>),
+    pub root: BorrowedFd<'a>,
+    /// Where the thread rests between calls when that is not the container's root: a serving
+    /// thread of the supervisor goes back to the host's (its other work names host paths).
+    pub home: Option<BorrowedFd<'a>>,
+    /// What to do when the thread cannot leave a caller's root: it must never serve (or do)
+    /// anything else from there. The helper exits; the supervisor aborts (its listeners
+    /// close, and every trapped call fails: closed, not open).
+    pub lost: fn() -> !,
+}
+
+/// What `become_caller` changed.
+#[derive(Debug, Clone, Copy, Default)]
+struct Switched {
+    ids: bool,
+    caps: bool,
+}
+
+#[derive(Debug)]
+pub struct Opener<'a> {
+    at: Roots<'a>,
+    own: &'a Identity,
     found: Option<Found>,
     names: [Option<Named>; 2],
 }
@@ -45,49 +85,77 @@ fn errno(e: Errno) -> i32 {
     e as i32
 }
 
-impl Opener {
-    pub fn new(fd_dir: BorrowedFd<'static>, root: BorrowedFd<'static>) -> Opener {
-        let permitted = caps::read(None, CapSet::Permitted).unwrap_or_default();
+fn io_errno(e: std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EPERM))
+}
+
+impl<'a> Opener<'a> {
+    pub fn new(at: Roots<'a>, own: &'a Identity) -> Opener<'a> {
         Opener {
-            fd_dir,
-            root,
-            own: (Uid::effective(), Gid::effective(), permitted),
+            at,
+            own,
             found: None,
             names: [None, None],
         }
     }
 
-    /// Takes the caller's ids, capabilities and umask for the calls that follow.
-    fn become_caller(&self, c: &Creds) -> Result<(), Errno> {
-        let groups: Vec<Gid> = c.groups.iter().map(|g| Gid::from_raw(*g)).collect();
-        setgroups(&groups)?;
-        // The effective ids too, not only the file-system ones: some kernel checks (/proc/sys)
-        // look at the effective uid. The saved ids stay ours, to come back.
-        let (uid, gid) = (Uid::from_raw(c.fsuid), Gid::from_raw(c.fsgid));
-        setresgid(Gid::from_raw(u32::MAX), gid, self.own.1)?;
-        setresuid(Uid::from_raw(u32::MAX), uid, self.own.0)?;
-        if setfsuid(Uid::from_raw(u32::MAX)) != uid || setfsgid(Gid::from_raw(u32::MAX)) != gid {
-            return Err(Errno::EPERM);
+    /// Takes the caller's ids, groups, capabilities and umask for the calls that follow, on
+    /// this thread only; what already is the caller's is left alone (each change of
+    /// credentials costs the kernel a new set of them). Says what was changed.
+    fn become_caller(&self, c: &Creds) -> Result<Switched, Errno> {
+        let mut switched = Switched::default();
+        if nix::unistd::getgroups().map_err(|_| Errno::EPERM)?
+            != c.groups
+                .iter()
+                .map(|g| Gid::from_raw(*g))
+                .collect::<Vec<_>>()
+        {
+            sys::thread_setgroups(&c.groups).map_err(io_errno)?;
         }
-        let eff: HashSet<Capability> = caps::all()
-            .into_iter()
-            .filter(|cap| c.cap_eff & (1 << cap.index()) != 0)
-            .filter(|cap| self.own.2.contains(cap))
-            .collect();
-        caps::set(None, CapSet::Effective, &eff).map_err(|_| Errno::EPERM)?;
+        // The effective ids too, not only the file-system ones (which follow them): some
+        // kernel checks (/proc/sys) look at the effective uid. The saved ids stay ours, to
+        // come back; the real ones stay ours, so that the caller cannot signal this thread.
+        if (c.fsuid, c.fsgid) != (self.own.uid, self.own.gid) {
+            switched.ids = true;
+            sys::thread_setresgid([u32::MAX, c.fsgid, self.own.gid]).map_err(io_errno)?;
+            sys::thread_setresuid([u32::MAX, c.fsuid, self.own.uid]).map_err(io_errno)?;
+        }
+        let [eff, permitted, inheritable] = self.own.caps;
+        let theirs = c.cap_eff & permitted;
+        if theirs != eff {
+            switched.caps = true;
+            sys::thread_set_caps([theirs, permitted, inheritable]).map_err(io_errno)?;
+        }
         nix::sys::stat::umask(Mode::from_bits_truncate(c.umask));
-        Ok(())
+        Ok(switched)
     }
 
-    fn become_self(&self) {
-        let _ = setresuid(Uid::from_raw(u32::MAX), self.own.0, Uid::from_raw(u32::MAX));
-        let _ = caps::set(None, CapSet::Effective, &self.own.2);
-        let _ = setresgid(Gid::from_raw(u32::MAX), self.own.1, Gid::from_raw(u32::MAX));
+    /// Undoes what `become_caller` changed (the groups stay: they give nothing to a thread
+    /// that has its own ids and capabilities back).
+    fn become_self(&self, switched: Switched) {
+        if switched.ids {
+            let _ = sys::thread_setresuid([u32::MAX, self.own.uid, u32::MAX]);
+        }
+        if switched.caps {
+            let _ = sys::thread_set_caps(self.own.caps);
+        }
+        if switched.ids {
+            let _ = sys::thread_setresgid([u32::MAX, self.own.gid, u32::MAX]);
+        }
+    }
+
+    /// Back to where the thread rests between calls.
+    fn rest(&self) {
+        if let Some(home) = self.at.home
+            && enter_root(home).is_err()
+        {
+            (self.at.lost)()
+        }
     }
 
     fn real_path(&self, fd: BorrowedFd<'_>) -> Result<String, Errno> {
         let target = readlinkat(
-            Some(self.fd_dir.as_raw_fd()),
+            Some(self.at.fd_dir.as_raw_fd()),
             fd.as_raw_fd().to_string().as_str(),
         )?;
         Ok(target.to_string_lossy().into_owned())
@@ -96,12 +164,26 @@ impl Opener {
     pub fn resolve(
         &mut self,
         who: &Who<'_>,
-        fds: &[OwnedFd],
+        fds: &[BorrowedFd<'_>],
         path: &[u8],
         flags: i32,
         resolve: u64,
     ) -> Resolved {
         self.found = None;
+        let r = self.resolve_in_root(who, fds, path, flags, resolve);
+        self.rest();
+        r
+    }
+
+    /// `resolve`, leaving the thread in the container's root.
+    fn resolve_in_root(
+        &mut self,
+        who: &Who<'_>,
+        fds: &[BorrowedFd<'_>],
+        path: &[u8],
+        flags: i32,
+        resolve: u64,
+    ) -> Resolved {
         let whose = Whose {
             pid: who.ns_pid,
             tid: who.ns_tid,
@@ -137,21 +219,22 @@ impl Opener {
 
     /// Runs `f` in the caller's root (so that `..` and absolute symlinks stop where the
     /// caller's would) and as the caller, then comes back to the container's root; `fds` are
-    /// the caller's root and the directory a relative path starts from.
+    /// the caller's root and the directory a relative path starts from. The real paths of
+    /// what was found are taken there.
     fn in_callers_root<T>(
         &mut self,
         who: &Who<'_>,
-        fds: &[OwnedFd],
+        fds: &[BorrowedFd<'_>],
         f: impl FnOnce(BorrowedFd<'_>) -> Result<T, i32>,
     ) -> Result<T, i32> {
         let [root, base] = fds else {
             return Err(libc::EINVAL);
         };
-        enter_root(root.as_fd()).map_err(errno)?;
-        let r = self.as_caller(who.creds, |_| f(base.as_fd()));
-        // Never serve another call from a caller's root: fail the helper instead.
-        if enter_root(self.root).is_err() {
-            sys::exit_child(1);
+        enter_root(*root).map_err(errno)?;
+        let r = self.as_caller(who.creds, |_| f(*base));
+        // Never serve another call from a caller's root.
+        if enter_root(self.at.root).is_err() {
+            (self.at.lost)()
         }
         r
     }
@@ -162,12 +245,21 @@ impl Opener {
         creds: &Creds,
         f: impl FnOnce(&mut Self) -> Result<T, i32>,
     ) -> Result<T, i32> {
-        let r = match self.become_caller(creds) {
-            Ok(()) => f(self),
-            Err(e) => Err(errno(e)),
-        };
-        self.become_self();
-        r
+        match self.become_caller(creds) {
+            Ok(switched) => {
+                let r = f(self);
+                self.become_self(switched);
+                r
+            }
+            // Whatever was changed before the failure is undone.
+            Err(e) => {
+                self.become_self(Switched {
+                    ids: true,
+                    caps: true,
+                });
+                Err(errno(e))
+            }
+        }
     }
 
     /// Opens what the last `resolve` found. Call only after the policy allowed it.
@@ -189,25 +281,31 @@ impl Opener {
             devices: false,
             o_path: false,
         };
-        object::reopen(self.fd_dir, found, flags, mode, how).map_err(|f| match f {
+        object::reopen(self.at.fd_dir, found, flags, mode, how).map_err(|f| match f {
             Failure::Failed(e) => Opened::Failed(e),
             Failure::Retry => Opened::Retry,
             Failure::Later => Opened::Later,
         })
     }
 
-    /// A caller must never get a descriptor for this helper's own /proc entries (its
-    /// `mem` would let it write into a process holding the caller's namespaces' root):
-    /// opening them here would pass the kernel's checks because they are our own.
+    /// A caller must never get a descriptor for our own /proc entries (the `mem` of the
+    /// supervisor or a helper would let it write into the process holding its listeners or
+    /// its namespaces' root): opening them here passes the kernel's checks because they are
+    /// our own. Looked at from the container's root, where the caller's /proc is.
     fn refuse_own_proc(&self, fd: BorrowedFd<'_>) -> Result<(), Opened> {
         if object::kind(fd) != Ok(object::Kind::Proc) {
             return Ok(());
+        }
+        if self.at.home.is_some() && enter_root(self.at.root).is_err() {
+            self.rest();
+            return Err(Opened::Failed(libc::EACCES));
         }
         let own = self
             .real_path(fd)
             .ok()
             .and_then(|p| object::kind::proc_entry(&p))
             .is_none_or(|e| e.is_own());
+        self.rest();
         if own {
             return Err(Opened::Failed(libc::EACCES));
         }
@@ -215,11 +313,25 @@ impl Opener {
     }
 }
 
-impl Opener {
+impl Opener<'_> {
     pub fn name(
         &mut self,
         who: &Who<'_>,
-        fds: &[OwnedFd],
+        fds: &[BorrowedFd<'_>],
+        path: &[u8],
+        slot: usize,
+        follow: bool,
+    ) -> Resolved {
+        let r = self.name_in_root(who, fds, path, slot, follow);
+        self.rest();
+        r
+    }
+
+    /// `name`, leaving the thread in the container's root.
+    fn name_in_root(
+        &mut self,
+        who: &Who<'_>,
+        fds: &[BorrowedFd<'_>],
         path: &[u8],
         slot: usize,
         follow: bool,
@@ -257,7 +369,7 @@ impl Opener {
             return Opened::Failed(libc::EINVAL);
         };
         let r = self.as_caller(creds, |this| {
-            object::names::link(this.fd_dir, &old, &new).map_err(errno)
+            object::names::link(this.at.fd_dir, &old, &new).map_err(errno)
         });
         r.map_or_else(Opened::Failed, |()| Opened::Done)
     }

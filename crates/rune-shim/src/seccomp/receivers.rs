@@ -13,6 +13,7 @@ use std::thread::JoinHandle;
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
+use super::here::Here;
 use super::serve::{Deferred, Served};
 use super::supervisor::Server;
 use super::sys;
@@ -132,6 +133,11 @@ impl Drop for Receivers {
 
 fn serve(server: &Server, handoff: &Handoff, shared: &Shared) {
     let listener = shared.listener.as_fd();
+    let mut here = Here::new()
+        .inspect_err(|e| {
+            tracing::warn!("a serving thread cannot act for callers ({e}): helpers do")
+        })
+        .ok();
     // The turn is kept from one call answered from its arguments to the next: giving it up
     // would wake a waiting thread for nothing.
     let mut kept = None;
@@ -186,7 +192,7 @@ fn serve(server: &Server, handoff: &Handoff, shared: &Shared) {
             Service::Open | Service::Names => drop(turn),
             _ => kept = Some(turn),
         }
-        if let Served::Deferred(d) = server.serve(listener, n) {
+        if let Served::Deferred(d) = server.serve(listener, n, here.as_mut()) {
             match shared.listener.try_clone() {
                 Ok(l) => handoff.keep(l, d),
                 Err(_) => {

@@ -7,6 +7,7 @@
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use super::caller;
+use super::here::Here;
 use super::supervisor::Server;
 use super::sys::{self, Notif};
 use crate::events::{Event, now};
@@ -115,16 +116,22 @@ pub(super) fn tgid_of(tid: u32) -> u32 {
 }
 
 impl Server {
-    pub(super) fn serve(&self, listener: BorrowedFd<'_>, n: Notif) -> Served {
+    /// Serves call `n`; `here` is the serving thread's own means of acting for callers.
+    pub(super) fn serve(
+        &self,
+        listener: BorrowedFd<'_>,
+        n: Notif,
+        here: Option<&mut Here>,
+    ) -> Served {
         let name = self.arch.name(n.nr).unwrap_or("unknown");
         let policies = &self.cfg.policies;
         Served::Answered(match service::seccomp(name) {
             Service::Open if policies.needs_path(name) => {
-                return self.serve_open(listener, &n, name);
+                return self.serve_open(listener, &n, name, here);
             }
             Service::Exec => self.serve_exec(listener, &n, name),
             Service::Memfd if policies.limits_exec() => self.serve_memfd(listener, &n),
-            Service::Names if policies.guards_names() => self.serve_names(listener, &n, name),
+            Service::Names if policies.guards_names() => self.serve_names(listener, &n, name, here),
             Service::Handle if policies.guards_names() => self.refuse(
                 listener,
                 &n,

@@ -1,13 +1,15 @@
 //! Links and renames while a policy denies opening some path: a file must not be reachable by
 //! a new name the policy allows (ARCHITECTURE.md §3). Both are made on the caller's behalf:
-//! the helper finds the object at the old name, the policies are asked whether that object
+//! its agent finds the object at the old name, the policies are asked whether that object
 //! (or anything below it, for a directory) is denied, and only then is exactly that name
 //! linked or renamed.
 
 use std::os::fd::{AsFd, BorrowedFd};
 
+use super::agent::Agent;
 use super::caller::{self, Caller};
-use super::helper::{Helper, Request, Resolved};
+use super::helper::{Request, Resolved};
+use super::here::Here;
 use super::serve::{Answer, Answered, Reply};
 use super::supervisor::Server;
 use super::sys::{self, Notif};
@@ -15,7 +17,13 @@ use crate::handler::{Call, Verdict};
 use crate::object::names::{Names, names};
 
 impl Server {
-    pub(super) fn serve_names(&self, listener: BorrowedFd<'_>, n: &Notif, name: &str) -> Answered {
+    pub(super) fn serve_names(
+        &self,
+        listener: BorrowedFd<'_>,
+        n: &Notif,
+        name: &str,
+        here: Option<&mut Here>,
+    ) -> Answered {
         let call = Call {
             name: name.into(),
             args: n.args,
@@ -33,9 +41,12 @@ impl Server {
                 "guard: no link by descriptor while a path is denied",
             );
         };
-        // One helper for the whole of it: it keeps the names found for the link or rename.
-        let result = self.with_helper(n.tid, |h| {
-            self.link_or_rename(listener, n, name, &call, &spec, h)
+        // One agent for the whole of it: it keeps the names found for the link or rename.
+        let result = caller::ProcDir::open(n.tid).and_then(|proc| {
+            let key = proc.namespace_key()?;
+            self.with_agent(n.tid, key.clone(), here, |a| {
+                self.link_or_rename(listener, n, &call, &spec, (&proc, &key), a)
+            })
         });
         match result {
             Ok(Ok(object)) => {
@@ -62,24 +73,24 @@ impl Server {
         }
     }
 
-    /// The names of a link or rename found by helper `h`, the policies asked about the
+    /// The names of a link or rename found by agent `h`, the policies asked about the
     /// object they name, then the call made there: the object's path, or the errno.
     fn link_or_rename(
         &self,
         listener: BorrowedFd<'_>,
         n: &Notif,
-        name: &str,
         call: &Call,
         spec: &Names,
-        h: &Helper,
+        (proc, key): (&caller::ProcDir, &[u64]),
+        h: &mut Agent<'_>,
     ) -> std::io::Result<Result<String, (i32, Option<String>)>> {
-        let who = Caller::read(n.tid)?;
-        let root = caller::proc_fd(n.tid, "root")?;
+        let who = Caller::read(proc, key)?;
+        let root = proc.fd("root")?;
         let mut found = None;
         let mut exchanged = None;
         for (slot, (dirfd, addr)) in [spec.old, spec.new].into_iter().enumerate() {
             let path = caller::read_path(n.tid, addr)?;
-            let base = caller::base_dir(n.tid, dirfd)?;
+            let base = caller::base_dir(proc, &who, dirfd)?;
             if !sys::notif_id_valid(listener, n.id) {
                 return Ok(Err((libc::ESRCH, None)));
             }
@@ -114,7 +125,7 @@ impl Server {
             self.event(n, call, &d, s, (Some(&object), None), Answer::Failed(e), "");
             return Ok(Err((e, Some(object))));
         }
-        let req = if name.starts_with("link") {
+        let req = if call.name.starts_with("link") {
             Request::Link {
                 creds: who.creds.clone(),
             }

@@ -1,5 +1,5 @@
 //! `open`, `openat`, `openat2` and `creat` made on the caller's behalf: the path is copied out
-//! of the caller once; the helper finds the object it names inside the caller's root, decides
+//! of the caller once; its agent (`agent`) finds the object it names inside the caller's root, decides
 //! on that object's path and opens only what is allowed (`decide_open`); the descriptor is
 //! installed in the caller with `SECCOMP_IOCTL_NOTIF_ADDFD` + `SEND`. Nothing is ever
 //! continued after a check.
@@ -8,6 +8,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 
 use super::caller::{self, Caller};
 use super::helper::Request;
+use super::here::Here;
 use super::serve::{Deferred, LaterEvent, Reply, Served, Wait};
 use super::supervisor::Server;
 use super::sys::{self, Notif};
@@ -63,16 +64,21 @@ fn errno_of(e: &std::io::Error) -> i32 {
 }
 
 impl Server {
-    pub(super) fn serve_open(&self, listener: BorrowedFd<'_>, n: &Notif, name: &str) -> Served {
+    pub(super) fn serve_open(
+        &self,
+        listener: BorrowedFd<'_>,
+        n: &Notif,
+        name: &str,
+        here: Option<&mut Here>,
+    ) -> Served {
         let prepared = read_call(name, n).and_then(|(dirfd, call)| {
-            let who = Caller::read(n.tid)?;
-            let (root, base) = (
-                caller::proc_fd(n.tid, "root")?,
-                caller::base_dir(n.tid, dirfd)?,
-            );
-            Ok((call, who, root, base))
+            let proc = caller::ProcDir::open(n.tid)?;
+            let key = proc.namespace_key()?;
+            let who = Caller::read(&proc, &key)?;
+            let (root, base) = (proc.fd("root")?, caller::base_dir(&proc, &who, dirfd)?);
+            Ok((call, who, key, root, base))
         });
-        let (open_call, who, root, base) = match prepared {
+        let (open_call, who, key, root, base) = match prepared {
             Ok(p) => p,
             Err(e) => return Served::from(self.reply(listener, n, Reply::Error(errno_of(&e)))),
         };
@@ -87,7 +93,8 @@ impl Server {
             ns_tid: who.ns_tid,
             call: open_call,
         };
-        let served = self.with_helper(n.tid, |h| h.open(&req, &[root.as_fd(), base.as_fd()]));
+        let fds = [root.as_fd(), base.as_fd()];
+        let served = self.with_agent(n.tid, key, here, |a| a.open(&req, &fds));
         let (outcome, fd) = match served {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => return Served::from(self.reply(listener, n, Reply::Error(e))),

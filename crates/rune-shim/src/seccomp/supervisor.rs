@@ -17,8 +17,10 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use std::time::{Duration, Instant};
 
+use super::agent::Agent;
 use super::handoff::Pending;
 use super::helper::{Helper, REPLY_SPIN};
+use super::here::Here;
 use super::receivers::{Handoff, Receivers};
 use super::serve::{Deferred, Reply, Served, Wait};
 use super::sys::{self, Notif};
@@ -104,16 +106,28 @@ pub struct Supervisor {
 }
 
 impl Server {
-    /// Runs `f` with a helper for the namespaces of thread `tid`, started if none is free:
-    /// the helper is this call's alone until `f` returns. A helper that fails a round trip is
-    /// dropped (and killed): the call fails, the next one gets a new helper, so one bad
-    /// request never leaves a container without opens.
-    pub(super) fn with_helper<T>(
+    /// Runs `f` with an agent for caller `tid` (in the namespaces `key`): this thread (`here`, if it can act for
+    /// callers) when the caller is in our user namespace, else a helper for its namespaces,
+    /// started if none is free: the helper is this call's alone until `f` returns. A helper
+    /// that fails a round trip is dropped (and killed): the call fails, the next one gets a
+    /// new helper, so one bad request never leaves a container without opens.
+    pub(super) fn with_agent<T>(
         &self,
         tid: u32,
-        f: impl FnOnce(&Helper) -> io::Result<T>,
+        key: Vec<u64>,
+        here: Option<&mut Here>,
+        f: impl FnOnce(&mut Agent<'_>) -> io::Result<T>,
     ) -> io::Result<T> {
-        let key = super::caller::namespace_key(tid)?;
+        if let Some(here) = here {
+            match here.join(tid, &key) {
+                Ok(true) => {
+                    let root = self.root.get().map(AsFd::as_fd);
+                    return f(&mut Agent::Here(here.opener(root), &self.cfg.policies));
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!("joining a caller's namespaces ({e}): a helper serves it"),
+            }
+        }
         let idle = {
             let mut helpers = self.helpers.lock().unwrap_or_else(|p| p.into_inner());
             // A container that keeps making namespaces must not make unbounded helpers.
@@ -128,7 +142,7 @@ impl Server {
         };
         let alone = self.busy.fetch_add(1, Ordering::AcqRel) == 0;
         helper.spin = if alone { REPLY_SPIN } else { Duration::ZERO };
-        let r = f(&helper);
+        let r = f(&mut Agent::Helper(&helper));
         self.busy.fetch_sub(1, Ordering::AcqRel);
         match &r {
             Ok(_) => {
@@ -254,7 +268,7 @@ impl Supervisor {
             if !sys::notif_id_valid(r.listener.as_fd(), r.n.id) {
                 continue;
             }
-            if let Served::Deferred(d) = self.server.serve(r.listener.as_fd(), r.n) {
+            if let Served::Deferred(d) = self.server.serve(r.listener.as_fd(), r.n, None) {
                 let backoff = (r.backoff * 2).min(MAX_RETRY);
                 self.defer(r.listener, d, backoff);
             }

@@ -178,10 +178,10 @@ pub fn adopt(fds: impl IntoIterator<Item = RawFd>) -> Vec<OwnedFd> {
         .collect()
 }
 
-/// Forks. The caller must be single-threaded (the supervisor is, by design), so the child
-/// inherits no lock held by another thread.
+/// Forks. In a process with other threads the child must not take a lock they might have
+/// held (glibc's fork keeps malloc usable in the child; the helper takes no other lock).
 pub fn fork() -> io::Result<Option<libc::pid_t>> {
-    // SAFETY: see above: there is no other thread whose state the child could inherit.
+    // SAFETY: the child runs only code that takes no lock but malloc's (see above).
     match unsafe { libc::fork() } {
         -1 => Err(io::Error::last_os_error()),
         0 => Ok(None),
@@ -287,4 +287,83 @@ pub fn dirfd(raw: RawFd) -> BorrowedFd<'static> {
     // themselves and answer EBADF for a number that is not open, and nothing closes or
     // reads through it.
     unsafe { BorrowedFd::borrow_raw(raw) }
+}
+
+/// Gives this thread its own root, cwd and umask (`unshare(CLONE_FS)`): a serving thread
+/// changes them for a caller's lookups without the rest of the supervisor seeing it.
+pub fn unshare_fs() -> io::Result<()> {
+    // SAFETY: unshare takes its flags by value and changes only this thread's state.
+    check(unsafe { libc::unshare(libc::CLONE_FS) }.into()).map(drop)
+}
+
+/// This thread's real, effective and saved user ids (`u32::MAX` keeps one), by the system
+/// call itself: glibc's `setresuid` changes every thread of the process, and a serving
+/// thread takes a caller's ids for its own lookups only.
+pub fn thread_setresuid(ids: [u32; 3]) -> io::Result<()> {
+    // SAFETY: plain integers; the kernel changes this thread's credentials only.
+    check(unsafe { libc::syscall(libc::SYS_setresuid, ids[0], ids[1], ids[2]) }).map(drop)
+}
+
+/// This thread's group ids, as `thread_setresuid`.
+pub fn thread_setresgid(ids: [u32; 3]) -> io::Result<()> {
+    // SAFETY: plain integers; the kernel changes this thread's credentials only.
+    check(unsafe { libc::syscall(libc::SYS_setresgid, ids[0], ids[1], ids[2]) }).map(drop)
+}
+
+/// This thread's supplementary groups, as `thread_setresuid`.
+pub fn thread_setgroups(groups: &[u32]) -> io::Result<()> {
+    // SAFETY: `groups` outlives the call and holds `groups.len()` ids; the kernel copies them.
+    check(unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) }).map(drop)
+}
+
+/// `struct __user_cap_header_struct` and `__user_cap_data_struct` (linux/capability.h),
+/// which libc does not define.
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+/// This thread's capability sets as masks: effective, permitted, inheritable.
+pub fn thread_caps() -> io::Result<[u64; 3]> {
+    let mut head = CapHeader {
+        version: CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: version 3 takes a header and two data structs, both ours and of their C layout.
+    check(unsafe { libc::syscall(libc::SYS_capget, &mut head, data.as_mut_ptr()) })?;
+    let join = |f: fn(&CapData) -> u32| u64::from(f(&data[0])) | (u64::from(f(&data[1])) << 32);
+    Ok([
+        join(|d| d.effective),
+        join(|d| d.permitted),
+        join(|d| d.inheritable),
+    ])
+}
+
+/// Sets this thread's capability sets (as `thread_caps` gives them), by the system call,
+/// which changes one thread.
+pub fn thread_set_caps(sets: [u64; 3]) -> io::Result<()> {
+    let mut head = CapHeader {
+        version: CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let half = |i: usize| CapData {
+        effective: (sets[0] >> (32 * i)) as u32,
+        permitted: (sets[1] >> (32 * i)) as u32,
+        inheritable: (sets[2] >> (32 * i)) as u32,
+    };
+    let data = [half(0), half(1)];
+    // SAFETY: as in `thread_caps`; the kernel only reads `data`.
+    check(unsafe { libc::syscall(libc::SYS_capset, &mut head, data.as_ptr()) }).map(drop)
 }

@@ -1,0 +1,113 @@
+//! A serving thread acting for callers itself. Most containers share the supervisor's user
+//! namespace (docker's, podman's and Kubernetes' defaults as root); for their callers a
+//! second hop to a helper process costs more than the open it makes, so the thread looks up
+//! and opens on its own, with everything that makes it mean what it would mean to the caller
+//! changed for this thread only:
+//! - root, cwd and umask: the thread has its own (`unshare(CLONE_FS)` at its start);
+//! - ids, groups and capabilities: by the raw system calls, which change one thread
+//!   (glibc's wrappers change every thread of the process);
+//! - the network, IPC, UTS and cgroup namespaces (what `/proc/sys/net`, `/proc/sys/kernel`
+//!   and cgroup files mean to an opener): joined with `setns`, which changes one thread.
+//!
+//! Two namespaces are not joined. The mount namespace is not needed: every lookup starts from
+//! the caller's root or a directory it holds (descriptors of its mount tree, which a walk
+//! follows whatever namespace the walker is in) with the thread chrooted there, so `..` and
+//! absolute symlinks stop where the caller's would. The pid namespace of a process never
+//! changes (`setns` moves only its future children): `/proc/self` is resolved for the caller
+//! by `object::find`. A caller in another user namespace is served by a helper: a
+//! multi-threaded process cannot join one.
+
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use nix::fcntl::{OFlag, open};
+use nix::sched::setns;
+use nix::sys::stat::Mode;
+
+use super::caller::{NAMESPACES, ProcDir};
+use super::open::{Identity, Opener, Roots};
+use super::sys;
+
+/// The namespaces a serving thread joins for a caller (by name, from `NAMESPACES`).
+const JOINED: [&str; 4] = ["net", "ipc", "uts", "cgroup"];
+
+#[derive(Debug)]
+pub(super) struct Here {
+    fd_dir: OwnedFd,
+    /// The host's root, where the thread rests between calls.
+    home: OwnedFd,
+    own: Identity,
+    /// The namespaces this thread is in now, as `namespace_key` numbers them.
+    key: Vec<u64>,
+}
+
+fn o_path_dir(path: &str) -> io::Result<OwnedFd> {
+    let fd = open(
+        path,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    Ok(sys::adopt([fd]).remove(0))
+}
+
+fn abort() -> ! {
+    std::process::abort()
+}
+
+impl Here {
+    /// Makes the calling thread one that can act for callers.
+    pub(super) fn new() -> io::Result<Here> {
+        sys::unshare_fs()?;
+        Ok(Here {
+            fd_dir: o_path_dir("/proc/self/fd")?,
+            home: o_path_dir("/")?,
+            own: Identity::current(),
+            key: ProcDir::open("thread-self")?.namespace_key()?,
+        })
+    }
+
+    /// Puts this thread in the namespaces of caller `tid` (whose `namespace_key` is `key`)
+    /// where it is not yet; `false` for a caller in another user namespace (a helper's).
+    pub(super) fn join(&mut self, tid: u32, key: &[u64]) -> io::Result<bool> {
+        let user = index_of("user");
+        if key.get(user) != self.key.get(user) || key.len() != self.key.len() {
+            return Ok(false);
+        }
+        for name in JOINED {
+            let i = index_of(name);
+            if key[i] == self.key[i] {
+                continue;
+            }
+            let fd = open(
+                format!("/proc/{tid}/ns/{name}").as_str(),
+                OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )?;
+            let fd = sys::adopt([fd]).remove(0);
+            setns(&fd, NAMESPACES[i].1)?;
+            // What was joined is known by its own number (the caller may have moved since).
+            self.key[i] = ProcDir::open("thread-self")?.namespace_key()?[i];
+        }
+        Ok(JOINED
+            .iter()
+            .all(|n| key[index_of(n)] == self.key[index_of(n)]))
+    }
+
+    /// An opener for one call, rooted in the container's `root` (without one, ours).
+    pub(super) fn opener<'a>(&'a self, root: Option<BorrowedFd<'a>>) -> Opener<'a> {
+        let roots = Roots {
+            fd_dir: self.fd_dir.as_fd(),
+            root: root.unwrap_or(self.home.as_fd()),
+            home: Some(self.home.as_fd()),
+            lost: abort,
+        };
+        Opener::new(roots, &self.own)
+    }
+}
+
+fn index_of(name: &str) -> usize {
+    NAMESPACES
+        .iter()
+        .position(|(n, _)| *n == name)
+        .unwrap_or_default()
+}
