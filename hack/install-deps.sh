@@ -19,6 +19,8 @@ e2e=(
 	busybox-static runc jq
 	# benchmarks: the other peers
 	crun hyperfine proot
+	# hack/bench/workloads.sh builds its Debian image
+	mmdebstrap
 	# the real clients the tests drive rune-run through
 	docker.io containerd podman conmon catatonit uidmap
 )

@@ -30,6 +30,7 @@ for s in net.ipv4.ip_forward kernel.domainname; do
 done
 ls -ln /dev | awk '{print "dev:", $1, $3, $4, $5, $6, $NF}'
 ls /proc/self/ns | tr '\n' ' '; echo
+echo "lo: $(cat /sys/class/net/lo/flags 2>&1)"
 echo done
 "#;
 

@@ -15,6 +15,7 @@ mod executor;
 mod exit_status;
 mod hooks;
 mod host_mounts;
+mod loopback;
 mod observability;
 mod private_bundle;
 mod shim;

@@ -147,3 +147,24 @@ mod tests {
         assert_eq!(in_child(|| Err("nope".to_owned())), Err("nope".to_owned()));
     }
 }
+
+/// Sets network interface `name` up (`SIOCGIFFLAGS`, then `SIOCSIFFLAGS` with `IFF_UP`),
+/// through `sock`, a socket of its network namespace.
+pub fn set_link_up(sock: &impl std::os::fd::AsRawFd, name: &str) -> nix::Result<()> {
+    // SAFETY: an all-zero ifreq is valid (an empty name, zero flags).
+    let mut req: nix::libc::ifreq = unsafe { std::mem::zeroed() };
+    if name.len() >= req.ifr_name.len() {
+        return Err(nix::errno::Errno::EINVAL);
+    }
+    for (to, from) in req.ifr_name.iter_mut().zip(name.bytes()) {
+        *to = from as nix::libc::c_char;
+    }
+    let fd = sock.as_raw_fd();
+    // SAFETY: SIOCGIFFLAGS reads the name and writes the flags of `req`, which is an ifreq.
+    nix::errno::Errno::result(unsafe { nix::libc::ioctl(fd, nix::libc::SIOCGIFFLAGS, &mut req) })?;
+    // SAFETY: the flags member is the one SIOCGIFFLAGS just filled in.
+    unsafe { req.ifr_ifru.ifru_flags |= nix::libc::IFF_UP as nix::libc::c_short };
+    // SAFETY: SIOCSIFFLAGS only reads `req`.
+    nix::errno::Errno::result(unsafe { nix::libc::ioctl(fd, nix::libc::SIOCSIFFLAGS, &req) })
+        .map(drop)
+}

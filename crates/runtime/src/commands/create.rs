@@ -10,7 +10,7 @@ use crate::commands::update;
 use crate::console::OwnConsole;
 use crate::executor::RuneExecutor;
 use crate::{bundle, commands, hooks, private_bundle, shim};
-use crate::{cgroup_mounts, cleanup, devices, host_mounts};
+use crate::{cgroup_mounts, cleanup, devices, host_mounts, loopback};
 
 pub fn create(args: Create, global: &GlobalOpts) -> Result<()> {
     let init = Init {
@@ -108,6 +108,7 @@ impl Init<'_> {
             }
             hooks::Deferred::take(&container.root)?;
             let pid = container.pid().context("no init pid after create")?;
+            loopback::bring_up(&spec, pid)?;
             cgroup_mounts::harden(&spec, pid)?;
             if let Some(p) = &shim {
                 p.mount_noexec(pid)?;
