@@ -137,17 +137,6 @@ pub fn recv_fd(stream: &std::os::unix::net::UnixStream) -> Result<std::os::fd::O
     Err("the console socket carried no descriptor".to_owned())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reports_the_childs_error_and_success() {
-        assert_eq!(in_child(|| Ok(())), Ok(()));
-        assert_eq!(in_child(|| Err("nope".to_owned())), Err("nope".to_owned()));
-    }
-}
-
 /// Sets network interface `name` up (`SIOCGIFFLAGS`, then `SIOCSIFFLAGS` with `IFF_UP`),
 /// through `sock`, a socket of its network namespace.
 pub fn set_link_up(sock: &impl std::os::fd::AsRawFd, name: &str) -> nix::Result<()> {
@@ -167,4 +156,15 @@ pub fn set_link_up(sock: &impl std::os::fd::AsRawFd, name: &str) -> nix::Result<
     // SAFETY: SIOCSIFFLAGS only reads `req`.
     nix::errno::Errno::result(unsafe { nix::libc::ioctl(fd, nix::libc::SIOCSIFFLAGS, &req) })
         .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_the_childs_error_and_success() {
+        assert_eq!(in_child(|| Ok(())), Ok(()));
+        assert_eq!(in_child(|| Err("nope".to_owned())), Err("nope".to_owned()));
+    }
 }
