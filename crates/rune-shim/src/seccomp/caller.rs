@@ -156,45 +156,55 @@ impl ProcDir {
         Ok(super::sys::adopt([fd]).remove(0))
     }
 
+    /// The task's namespace `name` (`net`, ...), by number. Read from the link's text
+    /// (`net:[4026531840]`): following it costs three times as much.
+    pub fn namespace(&self, name: &str) -> io::Result<u64> {
+        let link = readlinkat(Some(self.dir.as_raw_fd()), format!("ns/{name}").as_str())?;
+        let text = link.to_string_lossy();
+        text.rsplit_once('[')
+            .and_then(|(_, n)| n.strip_suffix(']'))
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| io::Error::other(format!("/proc ns/{name}: {text}")))
+    }
+
+    /// The task's namespace `name` itself, to join.
+    pub fn namespace_fd(&self, name: &str) -> io::Result<OwnedFd> {
+        let fd = nix::fcntl::openat(
+            Some(self.dir.as_raw_fd()),
+            format!("ns/{name}").as_str(),
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(super::sys::adopt([fd]).remove(0))
+    }
+
     /// Identifies the task's namespaces (in `NAMESPACES` order): a helper serves callers
-    /// with the same key. Read from the links' text (`net:[4026531840]`): following them
-    /// costs three times as much.
+    /// with the same key.
     pub fn namespace_key(&self) -> io::Result<Vec<u64>> {
         NAMESPACES
             .iter()
-            .map(|(name, _)| {
-                let link = readlinkat(Some(self.dir.as_raw_fd()), format!("ns/{name}").as_str())?;
-                let text = link.to_string_lossy();
-                text.rsplit_once('[')
-                    .and_then(|(_, n)| n.strip_suffix(']'))
-                    .and_then(|n| n.parse().ok())
-                    .ok_or_else(|| io::Error::other(format!("/proc ns/{name}: {text}")))
-            })
+            .map(|(name, _)| self.namespace(name))
             .collect()
+    }
+
+    /// Whether the task is in this process's user namespace.
+    pub fn in_our_user_namespace(&self) -> io::Result<bool> {
+        Ok(Some(self.namespace("user")?) == own_user_ns())
     }
 }
 
-/// The user namespace of this process, as `ProcDir::namespace_key` numbers it.
+/// The user namespace of this process, by number.
 fn own_user_ns() -> Option<u64> {
     static OWN: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
-    *OWN.get_or_init(|| {
-        let user = NAMESPACES.iter().position(|(n, _)| *n == "user")?;
-        ProcDir::open("self")
-            .and_then(|p| p.namespace_key())
-            .ok()
-            .map(|k| k[user])
-    })
+    *OWN.get_or_init(|| ProcDir::open("self").and_then(|p| p.namespace("user")).ok())
 }
 
 impl Caller {
-    /// The caller whose `/proc` directory is `proc` and namespaces `key`. Its ids are as its
-    /// own user namespace numbers them: as ours when it shares ours, else mapped.
-    pub fn read(proc: &ProcDir, key: &[u64]) -> io::Result<Caller> {
+    /// The caller whose `/proc` directory is `proc`, in our user namespace or not (`ours`).
+    /// Its ids are as its own user namespace numbers them: as ours when it shares ours, else
+    /// mapped.
+    pub fn read(proc: &ProcDir, ours: bool) -> io::Result<Caller> {
         let status = proc.read("status")?;
-        let user = NAMESPACES.iter().position(|(n, _)| *n == "user");
-        let ours = user
-            .and_then(|u| key.get(u).copied())
-            .is_some_and(|k| Some(k) == own_user_ns());
         let (uid_map, gid_map) = if ours {
             (None, None)
         } else {
@@ -275,7 +285,7 @@ mod tests {
     fn reads_itself() {
         let me = std::process::id();
         let proc = ProcDir::open(me).unwrap();
-        let c = Caller::read(&proc, &proc.namespace_key().unwrap()).unwrap();
+        let c = Caller::read(&proc, proc.in_our_user_namespace().unwrap()).unwrap();
         assert_eq!((c.tgid, c.ns_pid), (me, me));
         assert_eq!(c.creds.fsuid, nix::unistd::geteuid().as_raw());
         let text = b"/etc/hostname\0";

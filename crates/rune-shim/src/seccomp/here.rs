@@ -37,8 +37,8 @@ pub(super) struct Here {
     /// The host's root, where the thread rests between calls.
     home: OwnedFd,
     own: Identity,
-    /// The namespaces this thread is in now, as `namespace_key` numbers them.
-    key: Vec<u64>,
+    /// The `JOINED` namespaces this thread is in now, by number.
+    key: [u64; JOINED.len()],
 }
 
 fn o_path_dir(path: &str) -> io::Result<OwnedFd> {
@@ -62,35 +62,29 @@ impl Here {
             fd_dir: o_path_dir("/proc/self/fd")?,
             home: o_path_dir("/")?,
             own: Identity::current(),
-            key: ProcDir::open("thread-self")?.namespace_key()?,
+            key: {
+                let me = ProcDir::open("thread-self")?;
+                let mut key = [0; JOINED.len()];
+                for (k, name) in key.iter_mut().zip(JOINED) {
+                    *k = me.namespace(name)?;
+                }
+                key
+            },
         })
     }
 
-    /// Puts this thread in the namespaces of caller `tid` (whose `namespace_key` is `key`)
-    /// where it is not yet; `false` for a caller in another user namespace (a helper's).
-    pub(super) fn join(&mut self, tid: u32, key: &[u64]) -> io::Result<bool> {
-        let user = index_of("user");
-        if key.get(user) != self.key.get(user) || key.len() != self.key.len() {
-            return Ok(false);
-        }
-        for name in JOINED {
-            let i = index_of(name);
-            if key[i] == self.key[i] {
+    /// Puts this thread in the namespaces of the caller whose `/proc` directory is `proc`
+    /// (one in our user namespace) where it is not yet.
+    pub(super) fn join(&mut self, proc: &ProcDir) -> io::Result<()> {
+        for (i, name) in JOINED.iter().enumerate() {
+            if proc.namespace(name)? == self.key[i] {
                 continue;
             }
-            let fd = open(
-                format!("/proc/{tid}/ns/{name}").as_str(),
-                OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-                Mode::empty(),
-            )?;
-            let fd = sys::adopt([fd]).remove(0);
-            setns(&fd, NAMESPACES[i].1)?;
+            setns(proc.namespace_fd(name)?, flag_of(name))?;
             // What was joined is known by its own number (the caller may have moved since).
-            self.key[i] = ProcDir::open("thread-self")?.namespace_key()?[i];
+            self.key[i] = ProcDir::open("thread-self")?.namespace(name)?;
         }
-        Ok(JOINED
-            .iter()
-            .all(|n| key[index_of(n)] == self.key[index_of(n)]))
+        Ok(())
     }
 
     /// An opener for one call, rooted in the container's `root` (without one, ours).
@@ -105,9 +99,9 @@ impl Here {
     }
 }
 
-fn index_of(name: &str) -> usize {
+fn flag_of(name: &str) -> nix::sched::CloneFlags {
     NAMESPACES
         .iter()
-        .position(|(n, _)| *n == name)
-        .unwrap_or_default()
+        .find(|(n, _)| *n == name)
+        .map_or(nix::sched::CloneFlags::empty(), |(_, f)| *f)
 }

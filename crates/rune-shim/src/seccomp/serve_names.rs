@@ -43,9 +43,9 @@ impl Server {
         };
         // One agent for the whole of it: it keeps the names found for the link or rename.
         let result = caller::ProcDir::open(n.tid).and_then(|proc| {
-            let key = proc.namespace_key()?;
-            self.with_agent(n.tid, key.clone(), here, |a| {
-                self.link_or_rename(listener, n, &call, &spec, (&proc, &key), a)
+            let ours = proc.in_our_user_namespace()?;
+            self.with_agent((n.tid, &proc, ours), here, |a| {
+                self.link_or_rename(listener, n, &call, &spec, (&proc, ours), a)
             })
         });
         match result {
@@ -81,10 +81,10 @@ impl Server {
         n: &Notif,
         call: &Call,
         spec: &Names,
-        (proc, key): (&caller::ProcDir, &[u64]),
+        (proc, ours): (&caller::ProcDir, bool),
         h: &mut Agent<'_>,
     ) -> std::io::Result<Result<String, (i32, Option<String>)>> {
-        let who = Caller::read(proc, key)?;
+        let who = Caller::read(proc, ours)?;
         let root = proc.fd("root")?;
         let mut found = None;
         let mut exchanged = None;

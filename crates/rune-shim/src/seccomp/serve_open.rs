@@ -73,12 +73,17 @@ impl Server {
     ) -> Served {
         let prepared = read_call(name, n).and_then(|(dirfd, call)| {
             let proc = caller::ProcDir::open(n.tid)?;
-            let key = proc.namespace_key()?;
-            let who = Caller::read(&proc, &key)?;
-            let (root, base) = (proc.fd("root")?, caller::base_dir(&proc, &who, dirfd)?);
-            Ok((call, who, key, root, base))
+            let ours = proc.in_our_user_namespace()?;
+            let who = Caller::read(&proc, ours)?;
+            let root = proc.fd("root")?;
+            // An absolute path starts from the root the lookup is made in.
+            let base = match call.path.first() {
+                Some(b'/') => None,
+                _ => Some(caller::base_dir(&proc, &who, dirfd)?),
+            };
+            Ok((call, who, (proc, ours), root, base))
         });
-        let (open_call, who, key, root, base) = match prepared {
+        let (open_call, who, (proc, ours), root, base) = match prepared {
             Ok(p) => p,
             Err(e) => return Served::from(self.reply(listener, n, Reply::Error(errno_of(&e)))),
         };
@@ -93,8 +98,11 @@ impl Server {
             ns_tid: who.ns_tid,
             call: open_call,
         };
-        let fds = [root.as_fd(), base.as_fd()];
-        let served = self.with_agent(n.tid, key, here, |a| a.open(&req, &fds));
+        let fds = [
+            root.as_fd(),
+            base.as_ref().map_or(root.as_fd(), AsFd::as_fd),
+        ];
+        let served = self.with_agent((n.tid, &proc, ours), here, |a| a.open(&req, &fds));
         let (outcome, fd) = match served {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => return Served::from(self.reply(listener, n, Reply::Error(e))),

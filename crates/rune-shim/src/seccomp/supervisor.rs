@@ -18,6 +18,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use std::time::{Duration, Instant};
 
 use super::agent::Agent;
+use super::caller::ProcDir;
 use super::handoff::Pending;
 use super::helper::{Helper, REPLY_SPIN};
 use super::here::Here;
@@ -106,28 +107,28 @@ pub struct Supervisor {
 }
 
 impl Server {
-    /// Runs `f` with an agent for caller `tid` (in the namespaces `key`): this thread (`here`, if it can act for
+    /// Runs `f` with an agent for caller `tid` (whose `/proc` directory is `proc`, and
+    /// `ours` if it is in our user namespace): this thread (`here`, if it can act for
     /// callers) when the caller is in our user namespace, else a helper for its namespaces,
     /// started if none is free: the helper is this call's alone until `f` returns. A helper
     /// that fails a round trip is dropped (and killed): the call fails, the next one gets a
     /// new helper, so one bad request never leaves a container without opens.
     pub(super) fn with_agent<T>(
         &self,
-        tid: u32,
-        key: Vec<u64>,
+        (tid, proc, ours): (u32, &ProcDir, bool),
         here: Option<&mut Here>,
         f: impl FnOnce(&mut Agent<'_>) -> io::Result<T>,
     ) -> io::Result<T> {
-        if let Some(here) = here {
-            match here.join(tid, &key) {
-                Ok(true) => {
+        if let Some(here) = here.filter(|_| ours) {
+            match here.join(proc) {
+                Ok(()) => {
                     let root = self.root.get().map(AsFd::as_fd);
                     return f(&mut Agent::Here(here.opener(root), &self.cfg.policies));
                 }
-                Ok(false) => {}
                 Err(e) => tracing::warn!("joining a caller's namespaces ({e}): a helper serves it"),
             }
         }
+        let key = proc.namespace_key()?;
         let idle = {
             let mut helpers = self.helpers.lock().unwrap_or_else(|p| p.into_inner());
             // A container that keeps making namespaces must not make unbounded helpers.
