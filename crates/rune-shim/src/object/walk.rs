@@ -133,6 +133,9 @@ pub fn find(
         theirs | ResolveFlag::RESOLVE_NO_MAGICLINKS,
     );
     match fast {
+        // On procfs a plain `self` symlink (`/proc/mounts`, `/proc/net`) means whoever looks:
+        // the walk makes it the caller.
+        Ok(fd) if !confined && on_procfs(fd.as_fd()) => walk(base, &path, oflags, whose),
         Ok(fd) => Ok(Found::Object(fd)),
         Err(Errno::ELOOP) if !confined => walk(base, &path, oflags, whose),
         Err(Errno::ENOENT) if !confined => {
@@ -200,6 +203,10 @@ fn components(path: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
         .map(<[u8]>::to_vec)
 }
 
+fn on_procfs(fd: BorrowedFd<'_>) -> bool {
+    fstatfs(fd).is_ok_and(|s| s.filesystem_type() == PROC_SUPER_MAGIC)
+}
+
 fn is_proc_root(dir: BorrowedFd<'_>) -> bool {
     fstatfs(dir).is_ok_and(|s| s.filesystem_type() == PROC_SUPER_MAGIC)
         && fstat(dir.as_raw_fd()).is_ok_and(|st| st.st_ino == 1)
@@ -214,11 +221,17 @@ fn in_own_proc_dir(dir: BorrowedFd<'_>) -> bool {
     let Ok(mut below) = step(dir, b".", OFlag::O_DIRECTORY, none) else {
         return true;
     };
-    // /proc/<pid>/task/<tid>/fd is the deepest a magic link's directory sits.
+    let id = |fd: BorrowedFd<'_>| fstat(fd.as_raw_fd()).map(|st| (st.st_dev, st.st_ino)).ok();
+    // /proc/<pid>/task/<tid>/fd is the deepest a magic link's directory sits. Whatever does
+    // not lead up to the procfs root counts as ours (refused): a caller chrooted into
+    // /proc/PID, where `..` stays put, must not follow the links of a task it cannot place.
     for _ in 0..6 {
         let Ok(up) = step(below.as_fd(), b"..", OFlag::O_DIRECTORY, none) else {
             return true;
         };
+        if id(up.as_fd()).is_none() || id(up.as_fd()) == id(below.as_fd()) {
+            return true;
+        }
         if is_proc_root(up.as_fd()) {
             // `self` is an ordinary symlink of the procfs root; it is absent (ENOENT) where
             // the looking process is not in that procfs's pid namespace (nor are its threads).
@@ -230,7 +243,7 @@ fn in_own_proc_dir(dir: BorrowedFd<'_>) -> bool {
         }
         below = up;
     }
-    false
+    true
 }
 
 /// The thread group of the task whose procfs entry is `entry`, as that procfs numbers it.
@@ -317,7 +330,11 @@ fn walk(base: BorrowedFd<'_>, path: &[u8], flags: OFlag, whose: Whose) -> Result
             rest.push_front(part);
         }
     }
-    if must_be_dir && kind(cur.as_fd())? != Kind::Dir {
+    // By the file type: a procfs directory is of kind `Proc`.
+    let is_dir = |fd: BorrowedFd<'_>| {
+        fstat(fd.as_raw_fd()).map(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR)
+    };
+    if must_be_dir && !is_dir(cur.as_fd())? {
         return Err(Errno::ENOTDIR);
     }
     Ok(Found::Object(cur))

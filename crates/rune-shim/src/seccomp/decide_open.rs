@@ -46,7 +46,7 @@ impl Finder for OnBehalf<'_, '_> {
     }
 
     fn open(&mut self, flags: i32, mode: u32) -> Result<(OwnedFd, bool), Failure> {
-        match self.opener.open(self.who.creds, flags, mode) {
+        match self.opener.open(self.who, flags, mode) {
             Ok(o) => Ok((o.fd, o.wait_for_writer)),
             Err(Opened::Retry) => Err(Failure::Retry),
             Err(Opened::Later) => Err(Failure::Later),

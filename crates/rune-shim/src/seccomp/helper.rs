@@ -220,6 +220,7 @@ fn serve(
         root: sys::borrow(FD_ROOT),
         home: None,
         lost: || sys::exit_child(1),
+        ancestor: false,
     };
     let mut opener = Opener::new(roots, &own);
     loop {

@@ -87,13 +87,15 @@ impl Here {
         Ok(())
     }
 
-    /// An opener for one call, rooted in the container's `root` (without one, ours).
-    pub(super) fn opener<'a>(&'a self, root: Option<BorrowedFd<'a>>) -> Opener<'a> {
+    /// An opener for one call, rooted in the container's `root`; `ancestor` if our process
+    /// forked the callers' (see `Roots::ancestor`).
+    pub(super) fn opener<'a>(&'a self, root: BorrowedFd<'a>, ancestor: bool) -> Opener<'a> {
         let roots = Roots {
             fd_dir: self.fd_dir.as_fd(),
-            root: root.unwrap_or(self.home.as_fd()),
+            root,
             home: Some(self.home.as_fd()),
             lost: abort,
+            ancestor,
         };
         Opener::new(roots, &self.own)
     }

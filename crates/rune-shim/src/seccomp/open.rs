@@ -64,6 +64,8 @@ pub struct Roots<'a> {
     /// anything else from there. The helper exits; the supervisor aborts (its listeners
     /// close, and every trapped call fails: closed, not open).
     pub lost: fn() -> !,
+    /// Whether this thread's process is an ancestor of the callers (see `refuse_own_proc`).
+    pub ancestor: bool,
 }
 
 /// What `become_caller` changed.
@@ -116,13 +118,16 @@ impl<'a> Opener<'a> {
         // kernel checks (/proc/sys) look at the effective uid. The saved ids stay ours, to
         // come back; the real ones stay ours, so that the caller cannot signal this thread.
         if (c.fsuid, c.fsgid) != (self.own.uid, self.own.gid) {
+            // The kernel clears the effective capabilities as the effective uid leaves 0 and
+            // raises them as it comes back: they are set after every change of ids.
             switched.ids = true;
+            switched.caps = true;
             sys::thread_setresgid([u32::MAX, c.fsgid, self.own.gid]).map_err(io_errno)?;
             sys::thread_setresuid([u32::MAX, c.fsuid, self.own.uid]).map_err(io_errno)?;
         }
         let [eff, permitted, inheritable] = self.own.caps;
         let theirs = c.cap_eff & permitted;
-        if theirs != eff {
+        if theirs != eff || switched.caps {
             switched.caps = true;
             sys::thread_set_caps([theirs, permitted, inheritable]).map_err(io_errno)?;
         }
@@ -132,15 +137,21 @@ impl<'a> Opener<'a> {
 
     /// Undoes what `become_caller` changed (the groups stay: they give nothing to a thread
     /// that has its own ids and capabilities back).
+    /// A thread that cannot be itself again must not go on (it would serve the next caller,
+    /// or write events, with this one's rights or fewer).
     fn become_self(&self, switched: Switched) {
+        let mut back = true;
         if switched.ids {
-            let _ = sys::thread_setresuid([u32::MAX, self.own.uid, u32::MAX]);
+            back &= sys::thread_setresuid([u32::MAX, self.own.uid, u32::MAX]).is_ok();
         }
         if switched.caps {
-            let _ = sys::thread_set_caps(self.own.caps);
+            back &= sys::thread_set_caps(self.own.caps).is_ok();
         }
         if switched.ids {
-            let _ = sys::thread_setresgid([u32::MAX, self.own.gid, u32::MAX]);
+            back &= sys::thread_setresgid([u32::MAX, self.own.gid, u32::MAX]).is_ok();
+        }
+        if !back {
+            (self.at.lost)()
         }
     }
 
@@ -263,12 +274,12 @@ impl<'a> Opener<'a> {
     }
 
     /// Opens what the last `resolve` found. Call only after the policy allowed it.
-    pub fn open(&mut self, creds: &Creds, flags: i32, mode: u32) -> Result<Opening, Opened> {
+    pub fn open(&mut self, who: &Who<'_>, flags: i32, mode: u32) -> Result<Opening, Opened> {
         let found = self.found.take().ok_or(Opened::Failed(libc::EINVAL))?;
         let opening = self
-            .as_caller(creds, |this| Ok(this.open_found(found, flags, mode)))
+            .as_caller(who.creds, |this| Ok(this.open_found(found, flags, mode)))
             .map_err(Opened::Failed)??;
-        self.refuse_own_proc(opening.fd.as_fd())?;
+        self.refuse_own_proc(opening.fd.as_fd(), who)?;
         Ok(opening)
     }
 
@@ -292,7 +303,12 @@ impl<'a> Opener<'a> {
     /// supervisor or a helper would let it write into the process holding its listeners or
     /// its namespaces' root): opening them here passes the kernel's checks because they are
     /// our own. Looked at from the container's root, where the caller's /proc is.
-    fn refuse_own_proc(&self, fd: BorrowedFd<'_>) -> Result<(), Opened> {
+    ///
+    /// A serving thread may be an ancestor of the callers (`rune-shim run` forks them):
+    /// Yama's ptrace scope would let it, not the caller, open a sibling's `mem` (the
+    /// one procfs file opened with the attach check Yama restricts). Only the caller's own
+    /// is opened there.
+    fn refuse_own_proc(&self, fd: BorrowedFd<'_>, who: &Who<'_>) -> Result<(), Opened> {
         if object::kind(fd) != Ok(object::Kind::Proc) {
             return Ok(());
         }
@@ -300,11 +316,17 @@ impl<'a> Opener<'a> {
             self.rest();
             return Err(Opened::Failed(libc::EACCES));
         }
-        let own = self
+        let entry = self
             .real_path(fd)
             .ok()
-            .and_then(|p| object::kind::proc_entry(&p))
-            .is_none_or(|e| e.is_own());
+            .and_then(|p| object::kind::proc_entry(&p));
+        let callers = who.ns_pid.to_string();
+        let own = entry.as_ref().is_none_or(|e| {
+            e.is_own()
+                || (self.at.ancestor
+                    && e.below.last().is_some_and(|l| l == "mem")
+                    && e.pid().as_ref() != Some(&callers))
+        });
         self.rest();
         if own {
             return Err(Opened::Failed(libc::EACCES));

@@ -90,6 +90,8 @@ pub struct Server {
     helpers: Mutex<HashMap<Vec<u64>, Vec<Helper>>>,
     /// Helpers serving a call now.
     busy: AtomicUsize,
+    /// The callers are descendants of this process (`rune-shim run`).
+    parent_of_callers: std::sync::atomic::AtomicBool,
     /// The container's root: the first process's, taken when its listener is (it waits in
     /// its first `execve` then, set up, not yet running anything of the image).
     root: OnceLock<OwnedFd>,
@@ -119,11 +121,17 @@ impl Server {
         here: Option<&mut Here>,
         f: impl FnOnce(&mut Agent<'_>) -> io::Result<T>,
     ) -> io::Result<T> {
-        if let Some(here) = here.filter(|_| ours) {
+        // Real paths are taken from the container's root: without one handed over, only a
+        // helper (rooted in the caller's mount namespace) names them as the policy does.
+        let root = self.root.get().map(AsFd::as_fd);
+        if let Some(here) = here.filter(|_| ours)
+            && let Some(root) = root
+        {
             match here.join(proc) {
                 Ok(()) => {
-                    let root = self.root.get().map(AsFd::as_fd);
-                    return f(&mut Agent::Here(here.opener(root), &self.cfg.policies));
+                    let ancestor = self.parent_of_callers.load(Ordering::Acquire);
+                    let opener = here.opener(root, ancestor);
+                    return f(&mut Agent::Here(opener, &self.cfg.policies));
                 }
                 Err(e) => tracing::warn!("joining a caller's namespaces ({e}): a helper serves it"),
             }
@@ -183,6 +191,7 @@ impl Supervisor {
             arch,
             helpers: Mutex::new(HashMap::new()),
             busy: AtomicUsize::new(0),
+            parent_of_callers: std::sync::atomic::AtomicBool::new(false),
             root: OnceLock::new(),
         };
         Ok(Supervisor {
@@ -198,6 +207,7 @@ impl Supervisor {
 
     /// Reaps `pid`, a child of this process, when it exits; `run` gives its status.
     pub fn watch_child(&mut self, pid: libc::pid_t) -> io::Result<()> {
+        self.server.parent_of_callers.store(true, Ordering::Release);
         self.slots.push(Slot::Child(sys::pidfd_open(pid)?, pid));
         Ok(())
     }
