@@ -37,7 +37,9 @@ pub fn bring_up(spec: &Spec, init: Pid) -> Result<(), LoopbackError> {
     let pid = init.as_raw();
     let ns = File::open(format!("/proc/{pid}/ns/net"))
         .map_err(|source| LoopbackError::Namespace { pid, source })?;
-    sys::in_child(|| {
+    // A thread of its own enters the namespace (setns of a network namespace moves only the
+    // calling thread), and is gone before anything else runs: cheaper than a forked child.
+    let up = std::thread::spawn(move || {
         setns(ns, CloneFlags::CLONE_NEWNET).map_err(|e| format!("setns: {e}"))?;
         let sock = socket(
             AddressFamily::Inet,
@@ -47,6 +49,8 @@ pub fn bring_up(spec: &Spec, init: Pid) -> Result<(), LoopbackError> {
         )
         .map_err(|e| format!("socket: {e}"))?;
         sys::set_link_up(&sock, "lo").map_err(|e| format!("lo: {e}"))
-    })
-    .map_err(LoopbackError::Up)
+    });
+    up.join()
+        .unwrap_or_else(|_| Err("the thread ended abnormally".into()))
+        .map_err(LoopbackError::Up)
 }
