@@ -21,8 +21,8 @@ const CLONE_NEWNS: u64 = 0x0002_0000;
 const CLONE_NEWUSER: u64 = 0x1000_0000;
 
 /// The ways to a file around the path calls (a family or a call): io_uring's opens never meet
-/// seccomp (ENOSYS: libc falls back), a mount or a new mount or user namespace gives a file
-/// another name, `setns` enters one, and `clone3`'s flags are out of BPF's sight (ENOSYS:
+/// seccomp (ENOSYS: libc falls back), a mount, a `pivot_root` or a new mount or user
+/// namespace gives a file another name, `setns` enters one, and `clone3`'s flags are out of BPF's sight (ENOSYS:
 /// libc falls back to `clone`).
 const AROUND_PATHS: &[(&str, Guard)] = &[
     ("@io_uring", Guard::Fail(ENOSYS)),
@@ -37,6 +37,7 @@ const AROUND_PATHS: &[(&str, Guard)] = &[
         Guard::WithFlags(CLONE_NEWNS | CLONE_NEWUSER, super::decide::EPERM),
     ),
     ("@mount", Guard::Fail(super::decide::EPERM)),
+    ("pivot_root", Guard::Fail(super::decide::EPERM)),
 ];
 
 #[derive(Debug, Clone, Default)]

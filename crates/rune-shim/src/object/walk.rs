@@ -136,6 +136,9 @@ pub fn find(
         // On procfs a plain `self` symlink (`/proc/mounts`, `/proc/net`) means whoever looks:
         // the walk makes it the caller.
         Ok(fd) if !confined && on_procfs(fd.as_fd()) => walk(base, &path, oflags, whose),
+        // A confined lookup is the kernel's alone, and it would resolve `self` for us: on
+        // procfs, where the looker's own entries are, it is refused for someone else.
+        Ok(fd) if matches!(whose.own, Own::Refused) && on_procfs(fd.as_fd()) => Err(Errno::EACCES),
         Ok(fd) => Ok(Found::Object(fd)),
         Err(Errno::ELOOP) if !confined => walk(base, &path, oflags, whose),
         Err(Errno::ENOENT) if !confined => {
@@ -212,38 +215,70 @@ fn is_proc_root(dir: BorrowedFd<'_>) -> bool {
         && fstat(dir.as_raw_fd()).is_ok_and(|st| st.st_ino == 1)
 }
 
-/// Whether `dir` (a directory of some procfs) lies in the entry of the process looking: up
-/// from it to that procfs's root, the entry below the root is its `self` or one of its
-/// threads (`/proc/TID` of any thread of ours: the kernel lets a thread follow the magic
-/// links of every task of its own group).
-fn in_own_proc_dir(dir: BorrowedFd<'_>) -> bool {
+/// The entry right below the procfs root that `dir` (a directory of some procfs, not its
+/// root) lies in or is, and that root; `None` where it cannot be placed (a caller chrooted
+/// into /proc/PID, where `..` stays put; a bind of part of a procfs).
+fn proc_entry_of(dir: BorrowedFd<'_>) -> Option<(OwnedFd, OwnedFd)> {
     let none = ResolveFlag::RESOLVE_NO_MAGICLINKS;
-    let Ok(mut below) = step(dir, b".", OFlag::O_DIRECTORY, none) else {
-        return true;
-    };
+    let mut below = step(dir, b".", OFlag::O_DIRECTORY, none).ok()?;
     let id = |fd: BorrowedFd<'_>| fstat(fd.as_raw_fd()).map(|st| (st.st_dev, st.st_ino)).ok();
-    // /proc/<pid>/task/<tid>/fd is the deepest a magic link's directory sits. Whatever does
-    // not lead up to the procfs root counts as ours (refused): a caller chrooted into
-    // /proc/PID, where `..` stays put, must not follow the links of a task it cannot place.
-    for _ in 0..6 {
-        let Ok(up) = step(below.as_fd(), b"..", OFlag::O_DIRECTORY, none) else {
-            return true;
-        };
+    // /proc/<pid>/task/<tid>/fd is the deepest a magic link's directory sits; sysctl trees
+    // go a little deeper.
+    for _ in 0..12 {
+        let up = step(below.as_fd(), b"..", OFlag::O_DIRECTORY, none).ok()?;
         if id(up.as_fd()).is_none() || id(up.as_fd()) == id(below.as_fd()) {
-            return true;
+            return None;
         }
         if is_proc_root(up.as_fd()) {
-            // `self` is an ordinary symlink of the procfs root; it is absent (ENOENT) where
-            // the looking process is not in that procfs's pid namespace (nor are its threads).
-            let Ok(me) = readlinkat(Some(up.as_raw_fd()), "self") else {
-                return false;
-            };
-            // An entry whose group cannot be read is taken for ours: refused.
-            return tgid_of_entry(below.as_fd()).is_none_or(|t| t.as_bytes() == me.as_bytes());
+            return Some((below, up));
         }
         below = up;
     }
-    true
+    None
+}
+
+/// The looking process's id in the procfs whose root is `root` (its `self`, an ordinary
+/// symlink there; absent where the process is not in that procfs's pid namespace).
+fn own_id(root: BorrowedFd<'_>) -> Option<String> {
+    let me = readlinkat(Some(root.as_raw_fd()), "self").ok()?;
+    Some(me.to_string_lossy().into_owned())
+}
+
+/// Whether `dir` (a directory of some procfs) lies in the entry of the process looking: its
+/// `self` or one of its threads (`/proc/TID` of any of them: the kernel lets a thread follow
+/// the magic links of every task of its own group). Whatever cannot be placed, or whose
+/// group cannot be read, counts as ours.
+fn in_own_proc_dir(dir: BorrowedFd<'_>) -> bool {
+    let Some((below, root)) = proc_entry_of(dir) else {
+        return true;
+    };
+    let Some(me) = own_id(root.as_fd()) else {
+        return false;
+    };
+    tgid_of_entry(below.as_fd()).is_none_or(|t| t == me)
+}
+
+/// Whether the procfs object `obj`, reached from directory `parent`, is in an entry of the
+/// looking process (its `mem`, `environ`, a file of its `fd` directory): decided on the
+/// descriptors, never on a path the caller could change under the check. Only task entries
+/// can be ours (`/proc/sys/...` is no one's); what cannot be placed counts as ours.
+fn in_own_task_entry(obj: BorrowedFd<'_>, parent: Option<BorrowedFd<'_>>) -> bool {
+    let is_dir = fstat(obj.as_raw_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR);
+    let dir = match (is_dir, parent) {
+        (true, _) => obj,
+        (false, Some(p)) => p,
+        (false, None) => return true,
+    };
+    if is_proc_root(dir) {
+        return false;
+    }
+    let Some((below, root)) = proc_entry_of(dir) else {
+        return true;
+    };
+    let Some(me) = own_id(root.as_fd()) else {
+        return false;
+    };
+    tgid_of_entry(below.as_fd()).is_some_and(|t| t == me)
 }
 
 /// The thread group of the task whose procfs entry is `entry`, as that procfs numbers it.
@@ -282,11 +317,14 @@ fn walk(base: BorrowedFd<'_>, path: &[u8], flags: OFlag, whose: Whose) -> Result
         open_path(base, b".", OFlag::empty(), none)?
     };
     let mut links = 0;
+    // The directory the object in `cur` was reached from (none after `..`: a directory).
+    let mut parent: Option<OwnedFd> = None;
     while let Some(c) = rest.pop_front() {
         let last = rest.is_empty();
         if c == b".." {
             // At the process root the kernel keeps `..` there, as for the caller.
             cur = step(cur.as_fd(), b"..", OFlag::O_DIRECTORY, none)?;
+            parent = None;
             continue;
         }
         let next = match step(cur.as_fd(), &c, OFlag::O_NOFOLLOW, none) {
@@ -298,7 +336,7 @@ fn walk(base: BorrowedFd<'_>, path: &[u8], flags: OFlag, whose: Whose) -> Result
             Err(e) => return Err(e),
         };
         if kind(next.as_fd())? != Kind::Symlink || (last && nofollow) {
-            cur = next;
+            parent = Some(std::mem::replace(&mut cur, next));
             continue;
         }
         links += 1;
@@ -313,7 +351,8 @@ fn walk(base: BorrowedFd<'_>, path: &[u8], flags: OFlag, whose: Whose) -> Result
             if in_own_proc_dir(cur.as_fd()) && !own_link_allowed(whose.own, &c) {
                 return Err(Errno::EACCES);
             }
-            cur = step(cur.as_fd(), &c, OFlag::empty(), ResolveFlag::empty())?;
+            let next = step(cur.as_fd(), &c, OFlag::empty(), ResolveFlag::empty())?;
+            parent = Some(std::mem::replace(&mut cur, next));
             continue;
         }
         let target: Vec<u8> = match c.as_slice() {
@@ -325,6 +364,7 @@ fn walk(base: BorrowedFd<'_>, path: &[u8], flags: OFlag, whose: Whose) -> Result
         };
         if target.starts_with(b"/") {
             cur = open_path(base, b"/", OFlag::empty(), none)?;
+            parent = None;
         }
         for part in components(&target).collect::<Vec<_>>().into_iter().rev() {
             rest.push_front(part);
@@ -336,6 +376,14 @@ fn walk(base: BorrowedFd<'_>, path: &[u8], flags: OFlag, whose: Whose) -> Result
     };
     if must_be_dir && !is_dir(cur.as_fd())? {
         return Err(Errno::ENOTDIR);
+    }
+    // The looking process's own entries are the kernel's to open for it, never the caller's
+    // (where the caller is someone else).
+    if matches!(whose.own, Own::Refused)
+        && on_procfs(cur.as_fd())
+        && in_own_task_entry(cur.as_fd(), parent.as_ref().map(AsFd::as_fd))
+    {
+        return Err(Errno::EACCES);
     }
     Ok(Found::Object(cur))
 }

@@ -179,6 +179,12 @@ fn serve(
     for (fd, flag) in joins {
         setns(fd, *flag)?;
     }
+    // None of the groups of the last caller of the thread that forked us; where setgroups is
+    // denied (an unprivileged namespace's /proc/PID/setgroups), those it was entered with.
+    match sys::thread_setgroups(&[]) {
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
+        r => r?,
+    }
     // In the caller's user namespace our own ids are unmapped (they cannot even be named to
     // come back to after acting as a caller): become its root, whose capabilities there we
     // hold since the join.
@@ -186,7 +192,6 @@ fn serve(
         .iter()
         .any(|(_, f)| *f == nix::sched::CloneFlags::CLONE_NEWUSER)
     {
-        sys::thread_setgroups(&[])?;
         sys::thread_setresgid([0, 0, 0])?;
         sys::thread_setresuid([0, 0, 0])?;
     }
