@@ -122,16 +122,21 @@ impl ProcDir {
         })
     }
 
-    fn read(&self, what: &str) -> io::Result<String> {
+    /// `WHAT` below the task's directory, opened with `flags`.
+    fn open_at(&self, what: &str, flags: OFlag) -> io::Result<OwnedFd> {
         let fd = nix::fcntl::openat(
             Some(self.dir.as_raw_fd()),
             what,
-            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            flags | OFlag::O_CLOEXEC,
             Mode::empty(),
         )?;
+        Ok(super::sys::adopt([fd]).remove(0))
+    }
+
+    fn read(&self, what: &str) -> io::Result<String> {
         // In page-sized reads: procfs files say they are empty, and reading up to a size
         // hint would take many small reads.
-        let mut file = std::fs::File::from(super::sys::adopt([fd]).remove(0));
+        let mut file = std::fs::File::from(self.open_at(what, OFlag::O_RDONLY)?);
         let mut bytes = Vec::with_capacity(PAGE);
         loop {
             let at = bytes.len();
@@ -147,13 +152,7 @@ impl ProcDir {
 
     /// `root`, `cwd` (or `fd/N`) as an `O_PATH` descriptor: the caller's own directory.
     pub fn fd(&self, what: &str) -> io::Result<OwnedFd> {
-        let fd = nix::fcntl::openat(
-            Some(self.dir.as_raw_fd()),
-            what,
-            OFlag::O_PATH | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )?;
-        Ok(super::sys::adopt([fd]).remove(0))
+        self.open_at(what, OFlag::O_PATH)
     }
 
     /// The task's namespace `name` (`net`, ...), by number. Read from the link's text
@@ -169,13 +168,7 @@ impl ProcDir {
 
     /// The task's namespace `name` itself, to join.
     pub fn namespace_fd(&self, name: &str) -> io::Result<OwnedFd> {
-        let fd = nix::fcntl::openat(
-            Some(self.dir.as_raw_fd()),
-            format!("ns/{name}").as_str(),
-            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )?;
-        Ok(super::sys::adopt([fd]).remove(0))
+        self.open_at(&format!("ns/{name}"), OFlag::O_RDONLY)
     }
 
     /// Identifies the task's namespaces (in `NAMESPACES` order): a helper serves callers
