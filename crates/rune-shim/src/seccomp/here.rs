@@ -21,15 +21,20 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::fcntl::{OFlag, open};
-use nix::sched::setns;
+use nix::sched::{CloneFlags, setns};
 use nix::sys::stat::Mode;
 
-use super::caller::{NAMESPACES, ProcDir};
+use super::caller::ProcDir;
 use super::open::{Identity, Opener, Roots};
 use super::sys;
 
-/// The namespaces a serving thread joins for a caller (by name, from `NAMESPACES`).
-const JOINED: [&str; 4] = ["net", "ipc", "uts", "cgroup"];
+/// The namespaces a serving thread joins for a caller.
+const JOINED: [(&str, CloneFlags); 4] = [
+    ("net", CloneFlags::CLONE_NEWNET),
+    ("ipc", CloneFlags::CLONE_NEWIPC),
+    ("uts", CloneFlags::CLONE_NEWUTS),
+    ("cgroup", CloneFlags::CLONE_NEWCGROUP),
+];
 
 #[derive(Debug)]
 pub(super) struct Here {
@@ -65,7 +70,7 @@ impl Here {
             key: {
                 let me = ProcDir::open("thread-self")?;
                 let mut key = [0; JOINED.len()];
-                for (k, name) in key.iter_mut().zip(JOINED) {
+                for (k, (name, _)) in key.iter_mut().zip(JOINED) {
                     *k = me.namespace(name)?;
                 }
                 key
@@ -76,11 +81,11 @@ impl Here {
     /// Puts this thread in the namespaces of the caller whose `/proc` directory is `proc`
     /// (one in our user namespace) where it is not yet.
     pub(super) fn join(&mut self, proc: &ProcDir) -> io::Result<()> {
-        for (i, name) in JOINED.iter().enumerate() {
+        for (i, (name, flag)) in JOINED.into_iter().enumerate() {
             if proc.namespace(name)? == self.key[i] {
                 continue;
             }
-            setns(proc.namespace_fd(name)?, flag_of(name))?;
+            setns(proc.namespace_fd(name)?, flag)?;
             // What was joined is known by its own number (the caller may have moved since).
             self.key[i] = ProcDir::open("thread-self")?.namespace(name)?;
         }
@@ -99,11 +104,4 @@ impl Here {
         };
         Opener::new(roots, &self.own)
     }
-}
-
-fn flag_of(name: &str) -> nix::sched::CloneFlags {
-    NAMESPACES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map_or(nix::sched::CloneFlags::empty(), |(_, f)| *f)
 }
