@@ -20,6 +20,9 @@ pub struct Opening {
     /// A blocking read-only open of a FIFO: the caller gets it once a writer is there (the
     /// seccomp supervisor waits for that, not its helper).
     pub wait_for_writer: bool,
+    /// Whether the object is procfs's (of kind `Proc`), as decided before it was opened:
+    /// a reopen of the same descriptor is the same object.
+    pub on_proc: bool,
 }
 
 /// What the process opening for a caller may do.
@@ -63,10 +66,15 @@ pub fn reopen(
                         | ResolveFlag::RESOLVE_NO_MAGICLINKS,
                 );
             return match openat2(parent.as_raw_fd(), name.as_c_str(), how) {
-                Ok(n) => Ok(Opening {
-                    fd: crate::seccomp::sys::adopt([n]).remove(0),
-                    wait_for_writer: false,
-                }),
+                Ok(n) => {
+                    let fd = crate::seccomp::sys::adopt([n]).remove(0);
+                    let on_proc = kind(fd.as_fd()) == Ok(Kind::Proc);
+                    Ok(Opening {
+                        fd,
+                        wait_for_writer: false,
+                        on_proc,
+                    })
+                }
                 // Something appeared at the name since the decision: decide again.
                 Err(Errno::ELOOP) => Err(Failure::Retry),
                 Err(e) => Err(failed(e)),
@@ -75,9 +83,11 @@ pub fn reopen(
     };
     if oflags.contains(OFlag::O_PATH) && how.o_path {
         // The lookup's own descriptor is what O_PATH asks for.
+        let on_proc = kind(fd.as_fd()) == Ok(Kind::Proc);
         return Ok(Opening {
             fd,
             wait_for_writer: false,
+            on_proc,
         });
     }
     if oflags.contains(OFlag::O_CREAT | OFlag::O_EXCL) {
@@ -127,19 +137,22 @@ pub fn reopen(
         Err(Errno::EWOULDBLOCK) if probe => return Err(Failure::Later),
         Err(e) => return Err(failed(e)),
     };
+    let on_proc = what == Kind::Proc;
     if !probe {
         return Ok(Opening {
             fd: n,
             wait_for_writer: false,
+            on_proc,
         });
     }
-    let fl = fcntl(n.as_raw_fd(), FcntlArg::F_GETFL).map_err(failed)?;
-    let fl = OFlag::from_bits_truncate(fl) - OFlag::O_NONBLOCK;
-    fcntl(n.as_raw_fd(), FcntlArg::F_SETFL(fl)).map_err(failed)?;
+    // F_SETFL changes only the status flags (O_APPEND, O_DIRECT, O_NOATIME, O_NONBLOCK):
+    // those of the open, less the probe's O_NONBLOCK.
+    fcntl(n.as_raw_fd(), FcntlArg::F_SETFL(reopen - OFlag::O_NONBLOCK)).map_err(failed)?;
     // A blocking read-only open of a FIFO returns once a writer is there.
     let wait_for_writer = what == Kind::Fifo && oflags & OFlag::O_ACCMODE == OFlag::O_RDONLY;
     Ok(Opening {
         fd: n,
         wait_for_writer,
+        on_proc,
     })
 }

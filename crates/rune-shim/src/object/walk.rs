@@ -132,14 +132,19 @@ pub fn find(
         keep,
         theirs | ResolveFlag::RESOLVE_NO_MAGICLINKS,
     );
+    let fast = fast.map(|fd| {
+        let proc = on_procfs(fd.as_fd());
+        (fd, proc)
+    });
     match fast {
+        Ok((fd, false)) => Ok(Found::Object(fd)),
         // On procfs a plain `self` symlink (`/proc/mounts`, `/proc/net`) means whoever looks:
         // the walk makes it the caller.
-        Ok(fd) if !confined && on_procfs(fd.as_fd()) => walk(base, &path, oflags, whose),
+        Ok((_, true)) if !confined => walk(base, &path, oflags, whose),
         // A confined lookup is the kernel's alone, and it would resolve `self` for us: on
         // procfs, where the looker's own entries are, it is refused for someone else.
-        Ok(fd) if matches!(whose.own, Own::Refused) && on_procfs(fd.as_fd()) => Err(Errno::EACCES),
-        Ok(fd) => Ok(Found::Object(fd)),
+        Ok((_, true)) if matches!(whose.own, Own::Refused) => Err(Errno::EACCES),
+        Ok((fd, true)) => Ok(Found::Object(fd)),
         Err(Errno::ELOOP) if !confined => walk(base, &path, oflags, whose),
         Err(Errno::ENOENT) if !confined => {
             // Truly absent, or only absent for a stranger (a symlink through /proc/self, a

@@ -72,6 +72,18 @@ pub(super) fn answer(
     req: &Request,
     fds: &[BorrowedFd<'_>],
 ) -> (Reply, Option<OwnedFd>) {
+    let answered = answer_in_place(opener, policies, req, fds);
+    opener.rest();
+    answered
+}
+
+/// `answer`, leaving the thread wherever the request took it.
+fn answer_in_place(
+    opener: &mut Opener<'_>,
+    policies: &Policies,
+    req: &Request,
+    fds: &[BorrowedFd<'_>],
+) -> (Reply, Option<OwnedFd>) {
     match req {
         Request::Open {
             creds,

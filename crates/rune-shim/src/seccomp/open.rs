@@ -12,7 +12,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use nix::errno::Errno;
 use nix::fcntl::readlinkat;
 use nix::sys::stat::Mode;
-use nix::unistd::{Gid, chroot, fchdir};
+use nix::unistd::{chroot, fchdir};
 
 use super::caller::Creds;
 use super::helper::{Opened, Resolved};
@@ -68,6 +68,17 @@ pub struct Roots<'a> {
     pub ancestor: bool,
 }
 
+/// Which root the thread is in (each move costs an `fchdir` and a `chroot`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// Where it rests between requests (`Roots::home`, else the container's root).
+    Rest,
+    /// The container's root.
+    Container,
+    /// The root of the caller of the request being served.
+    Caller,
+}
+
 /// What `become_caller` changed.
 #[derive(Debug, Clone, Copy, Default)]
 struct Switched {
@@ -81,6 +92,11 @@ pub struct Opener<'a> {
     own: &'a Identity,
     found: Option<Found>,
     names: [Option<Named>; 2],
+    place: Place,
+    /// Whether the caller's root is the container's (nearly always: only a caller that
+    /// chrooted has another), learned once per request: then the real path of what was
+    /// found is read where the lookup was made, with no move.
+    same_root: Option<bool>,
 }
 
 fn errno(e: Errno) -> i32 {
@@ -98,6 +114,8 @@ impl<'a> Opener<'a> {
             own,
             found: None,
             names: [None, None],
+            place: Place::Rest,
+            same_root: None,
         }
     }
 
@@ -106,12 +124,7 @@ impl<'a> Opener<'a> {
     /// credentials costs the kernel a new set of them). Says what was changed.
     fn become_caller(&self, c: &Creds) -> Result<Switched, Errno> {
         let mut switched = Switched::default();
-        if nix::unistd::getgroups().map_err(|_| Errno::EPERM)?
-            != c.groups
-                .iter()
-                .map(|g| Gid::from_raw(*g))
-                .collect::<Vec<_>>()
-        {
+        if !sys::thread_groups_are(&c.groups).map_err(io_errno)? {
             sys::thread_setgroups(&c.groups).map_err(io_errno)?;
         }
         // The effective ids too, not only the file-system ones (which follow them): some
@@ -155,13 +168,37 @@ impl<'a> Opener<'a> {
         }
     }
 
-    /// Back to where the thread rests between calls.
-    fn rest(&self) {
-        if let Some(home) = self.at.home
-            && enter_root(home).is_err()
-        {
+    /// Back to where the thread rests between requests; called at the end of every request
+    /// (`agent::answer`) and when the opener is dropped, so that no other request, and
+    /// nothing else the thread does, starts from a caller's root.
+    pub fn rest(&mut self) {
+        self.same_root = None;
+        let back = match (self.at.home, self.place) {
+            (_, Place::Rest) => Ok(()),
+            (Some(home), _) => enter_root(home),
+            (None, Place::Container) => Ok(()),
+            (None, Place::Caller) => enter_root(self.at.root),
+        };
+        if back.is_err() {
             (self.at.lost)()
         }
+        self.place = Place::Rest;
+    }
+
+    /// Into the container's root, where real paths are read (`real_path`).
+    fn enter_container(&mut self) -> Result<(), Errno> {
+        let there = match self.place {
+            Place::Container => true,
+            Place::Caller => self.same_root == Some(true),
+            Place::Rest => self.at.home.is_none(),
+        };
+        if !there {
+            // A half-made move leaves the thread nowhere known: it is treated as the caller's.
+            self.place = Place::Caller;
+            enter_root(self.at.root)?;
+            self.place = Place::Container;
+        }
+        Ok(())
     }
 
     fn real_path(&self, fd: BorrowedFd<'_>) -> Result<String, Errno> {
@@ -181,9 +218,7 @@ impl<'a> Opener<'a> {
         resolve: u64,
     ) -> Resolved {
         self.found = None;
-        let r = self.resolve_in_root(who, fds, path, flags, resolve);
-        self.rest();
-        r
+        self.resolve_in_root(who, fds, path, flags, resolve)
     }
 
     /// `resolve`, leaving the thread in the container's root.
@@ -229,9 +264,9 @@ impl<'a> Opener<'a> {
     }
 
     /// Runs `f` in the caller's root (so that `..` and absolute symlinks stop where the
-    /// caller's would) and as the caller, then comes back to the container's root; `fds` are
-    /// the caller's root and the directory a relative path starts from. The real paths of
-    /// what was found are taken there.
+    /// caller's would) and as the caller, then moves to the container's root; `fds` are
+    /// the caller's root and the directory a relative path starts from, the same root for
+    /// every lookup of one request. The real paths of what was found are taken there.
     fn in_callers_root<T>(
         &mut self,
         who: &Who<'_>,
@@ -241,10 +276,16 @@ impl<'a> Opener<'a> {
         let [root, base] = fds else {
             return Err(libc::EINVAL);
         };
-        enter_root(*root).map_err(errno)?;
+        if self.place != Place::Caller {
+            self.place = Place::Caller;
+            enter_root(*root).map_err(errno)?;
+        }
+        if self.same_root.is_none() {
+            self.same_root = Some(sys::same_directory(*root, self.at.root));
+        }
         let r = self.as_caller(who.creds, |_| f(*base));
         // Never serve another call from a caller's root.
-        if enter_root(self.at.root).is_err() {
+        if self.enter_container().is_err() {
             (self.at.lost)()
         }
         r
@@ -279,7 +320,9 @@ impl<'a> Opener<'a> {
         let opening = self
             .as_caller(who.creds, |this| Ok(this.open_found(found, flags, mode)))
             .map_err(Opened::Failed)??;
-        self.refuse_own_proc(opening.fd.as_fd(), who)?;
+        if opening.on_proc {
+            self.refuse_own_proc(opening.fd.as_fd(), who)?;
+        }
         Ok(opening)
     }
 
@@ -308,12 +351,8 @@ impl<'a> Opener<'a> {
     /// Yama's ptrace scope would let it, not the caller, open a sibling's `mem` (the
     /// one procfs file opened with the attach check Yama restricts). Only the caller's own
     /// is opened there.
-    fn refuse_own_proc(&self, fd: BorrowedFd<'_>, who: &Who<'_>) -> Result<(), Opened> {
-        if object::kind(fd) != Ok(object::Kind::Proc) {
-            return Ok(());
-        }
-        if self.at.home.is_some() && enter_root(self.at.root).is_err() {
-            self.rest();
+    fn refuse_own_proc(&mut self, fd: BorrowedFd<'_>, who: &Who<'_>) -> Result<(), Opened> {
+        if self.enter_container().is_err() {
             return Err(Opened::Failed(libc::EACCES));
         }
         let entry = self
@@ -327,7 +366,6 @@ impl<'a> Opener<'a> {
                     && e.below.last().is_some_and(|l| l == "mem")
                     && e.pid().as_ref() != Some(&callers))
         });
-        self.rest();
         if own {
             return Err(Opened::Failed(libc::EACCES));
         }
@@ -344,9 +382,7 @@ impl Opener<'_> {
         slot: usize,
         follow: bool,
     ) -> Resolved {
-        let r = self.name_in_root(who, fds, path, slot, follow);
-        self.rest();
-        r
+        self.name_in_root(who, fds, path, slot, follow)
     }
 
     /// `name`, leaving the thread in the container's root.
@@ -404,6 +440,12 @@ impl Opener<'_> {
             object::names::rename(&old, &new, flags).map_err(errno)
         });
         r.map_or_else(Opened::Failed, |()| Opened::Done)
+    }
+}
+
+impl Drop for Opener<'_> {
+    fn drop(&mut self) {
+        self.rest();
     }
 }
 

@@ -316,6 +316,51 @@ pub fn thread_setgroups(groups: &[u32]) -> io::Result<()> {
     check(unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) }).map(drop)
 }
 
+/// Whether this thread's supplementary groups are `groups` (in that order, as the kernel
+/// keeps what `setgroups` gave it). Not glibc's `getgroups` through nix, which reads
+/// `/proc/sys/kernel/ngroups_max` for its buffer at every call.
+pub fn thread_groups_are(groups: &[u32]) -> io::Result<bool> {
+    // SAFETY: a size of 0 only asks for the count.
+    let n = check(unsafe { libc::syscall(libc::SYS_getgroups, 0, std::ptr::null_mut::<u32>()) })?;
+    if n as usize != groups.len() {
+        return Ok(false);
+    }
+    if n == 0 {
+        return Ok(true);
+    }
+    let mut ours = vec![0u32; groups.len()];
+    // SAFETY: `ours` holds `groups.len()` ids, the size passed; the kernel writes no more.
+    let got = check(unsafe { libc::syscall(libc::SYS_getgroups, ours.len(), ours.as_mut_ptr()) });
+    // EINVAL: the groups grew in between (no other thread changes ours): not the same.
+    Ok(got.is_ok_and(|m| m as usize == ours.len()) && ours == groups)
+}
+
+/// Whether two directory descriptors hold the same place: the same inode on the same mount
+/// (a directory has one dentry, so this is the path `chroot` would take).
+pub fn same_directory(a: BorrowedFd<'_>, b: BorrowedFd<'_>) -> bool {
+    let id = |fd: BorrowedFd<'_>| {
+        // SAFETY: an all-zero statx is a valid value of the plain C struct.
+        let mut st: libc::statx = unsafe { std::mem::zeroed() };
+        // SAFETY: the empty path with AT_EMPTY_PATH names `fd`; the kernel fills `st`, ours.
+        let ret = unsafe {
+            libc::statx(
+                fd.as_raw_fd(),
+                c"".as_ptr(),
+                libc::AT_EMPTY_PATH,
+                libc::STATX_INO | libc::STATX_MNT_ID,
+                &mut st,
+            )
+        };
+        (ret == 0 && st.stx_mask & libc::STATX_MNT_ID != 0).then_some((
+            st.stx_mnt_id,
+            st.stx_dev_major,
+            st.stx_dev_minor,
+            st.stx_ino,
+        ))
+    };
+    matches!((id(a), id(b)), (Some(x), Some(y)) if x == y)
+}
+
 /// `struct __user_cap_header_struct` and `__user_cap_data_struct` (linux/capability.h),
 /// which libc does not define.
 #[repr(C)]
@@ -366,4 +411,45 @@ pub fn thread_set_caps(sets: [u64; 3]) -> io::Result<()> {
     let data = [half(0), half(1)];
     // SAFETY: as in `thread_caps`; the kernel only reads `data`.
     check(unsafe { libc::syscall(libc::SYS_capset, &mut head, data.as_ptr()) }).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    fn dir(path: &str) -> OwnedFd {
+        std::fs::File::open(path).unwrap().into()
+    }
+
+    #[test]
+    fn a_directory_is_the_same_by_any_descriptor_and_no_other_is() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = dir(tmp.path().to_str().unwrap());
+        let b = dir(&format!("{}/.", tmp.path().display()));
+        assert!(same_directory(a.as_fd(), b.as_fd()));
+        std::fs::create_dir(tmp.path().join("sub")).unwrap();
+        let sub = dir(tmp.path().join("sub").to_str().unwrap());
+        assert!(!same_directory(a.as_fd(), sub.as_fd()));
+        // The same inode number on another file system is another place.
+        assert!(!same_directory(dir("/").as_fd(), dir("/proc").as_fd()));
+    }
+
+    #[test]
+    fn the_threads_groups_are_compared_in_full() {
+        let ours: Vec<u32> = nix::unistd::getgroups()
+            .unwrap()
+            .into_iter()
+            .map(|g| g.as_raw())
+            .collect();
+        assert!(thread_groups_are(&ours).unwrap());
+        let mut more = ours.clone();
+        more.push(4_000_000);
+        assert!(!thread_groups_are(&more).unwrap());
+        if let Some(first) = ours.first() {
+            let mut other = ours.clone();
+            other[0] = first.wrapping_add(1);
+            assert!(!thread_groups_are(&other).unwrap());
+        }
+    }
 }
