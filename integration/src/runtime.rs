@@ -51,6 +51,11 @@ impl Runtime {
         Self::new("rune-run", bin)
     }
 
+    /// rune-run from another binary (a copy a test may let be attacked).
+    pub fn rune_from(bin: PathBuf) -> Self {
+        Self::new("rune-run", bin)
+    }
+
     /// The reference runtime, from the host's PATH.
     pub fn runc() -> Self {
         let bin = PathBuf::from("/usr/sbin/runc");

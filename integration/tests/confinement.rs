@@ -52,3 +52,44 @@ fn host_console_is_not_reachable_by_mknod() {
         "{runc_out}"
     );
 }
+
+/// CVE-2019-5736: a container process can hold `/proc/PID/exe` of a rune-run process that
+/// entered its namespaces (during `exec`) and reopen it for writing once rune-run is gone.
+/// rune-run runs from an image nobody can write (a lower-only overlay, or a sealed memfd):
+/// here the attack is made from the host on a copy of rune-run, so that a failure harms the
+/// copy only, and the copy must come out unchanged.
+#[test]
+#[ignore = "needs root and a release rune-run: run with make test"]
+fn rune_run_cannot_be_rewritten_through_its_proc_exe() {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("rune-run");
+    std::fs::copy(&Runtime::rune().bin, &copy).unwrap();
+    let before = std::fs::read(&copy).unwrap();
+    let rt = Runtime::rune_from(copy.clone());
+    let id = unique_id("exe");
+    let bundle = rune_integration::Bundle::busybox(&["sleep", "30"]);
+    let mut run = rt.spawn(&["run", "--bundle", bundle.path_str(), &id]);
+    assert!(rt.wait_status(&id, "running"), "the container never ran");
+    let held = std::fs::File::options()
+        .custom_flags(nix::libc::O_PATH)
+        .read(true)
+        .open(format!("/proc/{}/exe", run.id()))
+        .unwrap();
+    let shown = std::fs::read_link(format!("/proc/{}/exe", run.id())).unwrap();
+    assert_ne!(shown, copy, "rune-run runs from its file on disk");
+    rt.call(&["kill", &id, "KILL"]);
+    run.wait().unwrap();
+    rt.force_delete(&id);
+    let written = std::fs::File::options()
+        .write(true)
+        .open(format!("/proc/self/fd/{}", held.as_raw_fd()))
+        .and_then(|mut f| f.write_all(b"\x7fELF rewritten"));
+    assert!(written.is_err(), "the image rune-run ran from was writable");
+    assert!(std::fs::read(&copy).unwrap() == before, "the binary was changed");
+    // Control: the copy itself is writable by us, once nothing runs it.
+    std::fs::File::options().write(true).open(&copy).unwrap();
+}

@@ -18,6 +18,7 @@ mod host_mounts;
 mod loopback;
 mod observability;
 mod private_bundle;
+mod sealed_exe;
 mod shim;
 mod sys;
 
@@ -54,10 +55,10 @@ fn main() -> ExitCode {
         }
     };
 
-    // CVE-2019-5736: the verbs that fork into a container run from a sealed copy of this
+    // CVE-2019-5736: the verbs that fork into a container run from a sealed image of this
     // binary, so a container process that opens /proc/PID/exe cannot rewrite rune-run.
     if command.enters_container()
-        && let Err(err) = pentacle::ensure_sealed()
+        && let Err(err) = sealed_exe::ensure(&opts.global.root)
     {
         log.write(Level::ERROR, &format!("seal /proc/self/exe: {err}"));
         return ExitCode::FAILURE;

@@ -96,14 +96,24 @@ pub fn open_path_beneath(
     dir: &std::fs::File,
     rel: &std::path::Path,
 ) -> nix::Result<std::os::fd::OwnedFd> {
+    use nix::fcntl::OFlag;
+    open_beneath(dir, rel, OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
+}
+
+/// Opens `rel` below `dir` with `flags`, refusing symlinks and `..` out of it.
+pub fn open_beneath(
+    dir: &impl std::os::fd::AsFd,
+    rel: &std::path::Path,
+    flags: nix::fcntl::OFlag,
+) -> nix::Result<std::os::fd::OwnedFd> {
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-    use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2};
+    use nix::fcntl::{OpenHow, ResolveFlag, openat2};
 
     let how = OpenHow::new()
-        .flags(OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
+        .flags(flags)
         .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS);
-    let fd = openat2(dir.as_raw_fd(), rel, how)?;
+    let fd = openat2(dir.as_fd().as_raw_fd(), rel, how)?;
     // SAFETY: openat2 just returned this descriptor; nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
@@ -167,4 +177,68 @@ mod tests {
         assert_eq!(in_child(|| Ok(())), Ok(()));
         assert_eq!(in_child(|| Err("nope".to_owned())), Err("nope".to_owned()));
     }
+}
+
+/// A new overlayfs of `lowers` (top first) with no upper layer, as a detached mount (in no
+/// mount namespace: nothing appears in any mount table, and it goes when its last descriptor
+/// or mapping does). Without an upper layer the kernel makes the superblock read-only: no
+/// file of it can be opened for writing, by anyone, through any mount of it.
+pub fn detached_lower_only_overlay(lowers: &[&std::ffi::CStr]) -> nix::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+    const FSOPEN_CLOEXEC: u32 = 1;
+    const FSCONFIG_SET_STRING: u32 = 1;
+    const FSCONFIG_CMD_CREATE: u32 = 6;
+    const FSMOUNT_CLOEXEC: u32 = 1;
+    const MOUNT_ATTR_NOSUID: u32 = 0x2;
+    const MOUNT_ATTR_NODEV: u32 = 0x4;
+    let owned = |ret: nix::libc::c_long| {
+        // SAFETY: a non-negative return of fsopen/fsmount is a new descriptor nobody owns.
+        nix::errno::Errno::result(ret).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    };
+    let set = |fs: &OwnedFd, key: &std::ffi::CStr, value: &std::ffi::CStr| {
+        // SAFETY: both strings are NUL-terminated and outlive the call, which only reads them.
+        let ret = unsafe {
+            nix::libc::syscall(
+                nix::libc::SYS_fsconfig,
+                fs.as_raw_fd(),
+                FSCONFIG_SET_STRING,
+                key.as_ptr(),
+                value.as_ptr(),
+                0,
+            )
+        };
+        nix::errno::Errno::result(ret).map(drop)
+    };
+    // SAFETY: the file system's name is a NUL-terminated literal.
+    let fs = owned(unsafe {
+        nix::libc::syscall(nix::libc::SYS_fsopen, c"overlay".as_ptr(), FSOPEN_CLOEXEC)
+    })?;
+    // "lowerdir+" (Linux 6.8) takes one layer per call, so that no path needs escaping.
+    for lower in lowers {
+        set(&fs, c"lowerdir+", lower)?;
+    }
+    // Inode numbers across layers are not needed (and xino warns in dmesg on mixed file systems).
+    let _ = set(&fs, c"xino", c"off");
+    // SAFETY: CMD_CREATE takes no key or value.
+    let ret = unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<u8>(),
+            std::ptr::null::<u8>(),
+            0,
+        )
+    };
+    nix::errno::Errno::result(ret)?;
+    // SAFETY: fsmount takes the configured context and two flag words by value.
+    owned(unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_fsmount,
+            fs.as_raw_fd(),
+            FSMOUNT_CLOEXEC,
+            MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+        )
+    })
 }
