@@ -130,30 +130,50 @@ def memory(args):
     config["process"]["args"] = ["sleep", "30"]
     with open(f"{w}/bundle/config.json", "w") as f:
         json.dump(config, f)
-    state, cid = f"{w}/state-mem", f"mem-{os.getpid()}"
+    state = f"{w}/state-mem"
     base = [rune, "--root", state, "--policy", demo]
-    subprocess.run(base + ["run", "--detach", "--bundle", f"{w}/bundle", cid], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        # One on-behalf open (made by a serving thread: the container shares the supervisor's
-        # user namespace, so there is no helper unless one is listed).
-        subprocess.run(base + ["exec", cid, "cat", "/etc/passwd"], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cids = [f"mem-{os.getpid()}-{i}" for i in range(4)]
+
+    def supervisor(cid):
         with open(f"{state}/{cid}/rune-supervisor.pid") as f:
-            sup = int(f.read())
+            return int(f.read())
+
+    def helpers_of(sup):
         # Helpers are forked by the serving threads: the children of every task.
-        helpers = []
+        found = []
         for task in os.listdir(f"/proc/{sup}/task"):
             with open(f"/proc/{sup}/task/{task}/children") as f:
-                helpers += [int(p) for p in f.read().split()]
-        print("\n(c) memory of the Rune processes of one container (KiB; Pss shares pages fairly)\n")
+                found += [int(p) for p in f.read().split()]
+        return found
+
+    rows = []
+    try:
+        for n, cid in enumerate(cids, 1):
+            subprocess.run(base + ["run", "--detach", "--bundle", f"{w}/bundle", cid], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            # One on-behalf open (made by a serving thread: the container shares the
+            # supervisor's user namespace, so there is no helper unless one is listed).
+            subprocess.run(base + ["exec", cid, "cat", "/etc/passwd"], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if n in (1, len(cids)):
+                sups = [supervisor(c) for c in cids[:n]]
+                mems = [rss_kib(p) for p in sups]
+                rows.append((f"supervisor, {n} container{'s' if n > 1 else ''} (mean)",
+                             statistics.mean(m["Rss"] for m in mems),
+                             statistics.mean(m["Pss"] for m in mems)))
+                for h in (h for p in sups for h in helpers_of(p)):
+                    m = rss_kib(h)
+                    rows.append(("on-behalf helper", m["Rss"], m["Pss"]))
+        print("\n(c) memory of the Rune processes per container (KiB; Pss shares pages fairly: the "
+              "supervisors' text is the binary's page cache, shared)\n")
         print("| process | Rss | Pss |")
         print("|---|---:|---:|")
-        for name, pid in [("supervisor", sup)] + [("on-behalf helper", p) for p in helpers]:
-            m = rss_kib(pid)
-            print(f"| {name} | {m['Rss']} | {m['Pss']} |")
+        for name, rss, pss in rows:
+            print(f"| {name} | {rss:.0f} | {pss:.0f} |")
     finally:
-        subprocess.run(base + ["delete", "--force", cid], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for cid in cids:
+            subprocess.run(base + ["delete", "--force", cid], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
 
 
 def main():

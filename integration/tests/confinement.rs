@@ -89,7 +89,10 @@ fn rune_run_cannot_be_rewritten_through_its_proc_exe() {
         .open(format!("/proc/self/fd/{}", held.as_raw_fd()))
         .and_then(|mut f| f.write_all(b"\x7fELF rewritten"));
     assert!(written.is_err(), "the image rune-run ran from was writable");
-    assert!(std::fs::read(&copy).unwrap() == before, "the binary was changed");
+    assert!(
+        std::fs::read(&copy).unwrap() == before,
+        "the binary was changed"
+    );
     // Control: the copy itself is writable by us, once nothing runs it.
     std::fs::File::options().write(true).open(&copy).unwrap();
 }

@@ -88,9 +88,15 @@ fn overlay_image(exe: &File, spare: &Path) -> Result<OwnedFd, Error> {
     })?;
     // The name may have been replaced since this process started (an upgrade): only the
     // file that is running is run again.
-    let (ran, seen) = (exe.metadata(), File::from(image.try_clone().map_err(Error::Exe)?).metadata());
+    let (ran, seen) = (
+        exe.metadata(),
+        File::from(image.try_clone().map_err(Error::Exe)?).metadata(),
+    );
     match (ran, seen) {
-        (Ok(a), Ok(b)) if (a.ino(), a.size(), a.mtime_nsec(), a.mtime()) == (b.ino(), b.size(), b.mtime_nsec(), b.mtime()) => {
+        (Ok(a), Ok(b))
+            if (a.ino(), a.size(), a.mtime_nsec(), a.mtime())
+                == (b.ino(), b.size(), b.mtime_nsec(), b.mtime()) =>
+        {
             Ok(image)
         }
         _ => Err(Error::NotSame(shown)),

@@ -97,7 +97,11 @@ pub fn open_path_beneath(
     rel: &std::path::Path,
 ) -> nix::Result<std::os::fd::OwnedFd> {
     use nix::fcntl::OFlag;
-    open_beneath(dir, rel, OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
+    open_beneath(
+        dir,
+        rel,
+        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+    )
 }
 
 /// Opens `rel` below `dir` with `flags`, refusing symlinks and `..` out of it.
@@ -168,22 +172,13 @@ pub fn set_link_up(sock: &impl std::os::fd::AsRawFd, name: &str) -> nix::Result<
         .map(drop)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reports_the_childs_error_and_success() {
-        assert_eq!(in_child(|| Ok(())), Ok(()));
-        assert_eq!(in_child(|| Err("nope".to_owned())), Err("nope".to_owned()));
-    }
-}
-
 /// A new overlayfs of `lowers` (top first) with no upper layer, as a detached mount (in no
 /// mount namespace: nothing appears in any mount table, and it goes when its last descriptor
 /// or mapping does). Without an upper layer the kernel makes the superblock read-only: no
 /// file of it can be opened for writing, by anyone, through any mount of it.
-pub fn detached_lower_only_overlay(lowers: &[&std::ffi::CStr]) -> nix::Result<std::os::fd::OwnedFd> {
+pub fn detached_lower_only_overlay(
+    lowers: &[&std::ffi::CStr],
+) -> nix::Result<std::os::fd::OwnedFd> {
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
     const FSOPEN_CLOEXEC: u32 = 1;
@@ -241,4 +236,15 @@ pub fn detached_lower_only_overlay(lowers: &[&std::ffi::CStr]) -> nix::Result<st
             MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_the_childs_error_and_success() {
+        assert_eq!(in_child(|| Ok(())), Ok(()));
+        assert_eq!(in_child(|| Err("nope".to_owned())), Err("nope".to_owned()));
+    }
 }
