@@ -55,7 +55,8 @@ t "vsmode: the VS-stage mode read back from the hart (sv57)" sh $bin/vsmode-test
 vst "vsmode: the shim's descriptors are out of the program's way (exec 3>file works)" fds
 vst "vsmode: illegal instructions reach the program's SIGILL handler" sigill
 vst "vsmode: opens, links and renames act on the object the program meant" objects
-vst "vsmode: fork/exec give ENOSYS with an event" unsupported
+vst "vsmode: fork: 200 forks, copy-on-write both ways, signals, vfork (as natively)" fork
+vst "vsmode: exec and threads give ENOSYS with an event" unsupported
 vst "vsmode: --backend auto picks vsmode on H" auto
 vst "rune-run on H: containers on seccomp, an explicit vsmode refused naming why" rune-run
 vst "vsmode: open rewrite and getpid cost against seccomp, ptrace, native" bench

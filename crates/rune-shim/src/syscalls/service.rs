@@ -47,7 +47,7 @@ const SERVICE: &[(&str, Service, Service)] = {
         ("open_by_handle_at", Handle, Handle),
         ("@exec", Exec, Unsupported),
         ("memfd_create", Memfd, Kernel),
-        ("clone", Kernel, Unsupported),
+        ("clone", Kernel, Shim),
         ("clone3", Kernel, Unsupported),
         ("exit", Kernel, Shim),
         ("exit_group", Kernel, Shim),
@@ -119,6 +119,7 @@ mod tests {
         assert_eq!(vsmode("renameat2"), Service::Names);
         assert_eq!(vsmode("io_uring_enter"), Service::Refused);
         assert_eq!(vsmode("execveat"), Service::Unsupported);
+        assert_eq!(vsmode("clone"), Service::Shim);
         assert_eq!(seccomp("getpid"), Service::Kernel);
     }
 }

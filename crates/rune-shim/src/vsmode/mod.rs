@@ -188,17 +188,19 @@ pub fn run(
         resumed: false,
         vregs,
         debug: std::env::var_os("RUNE_SHIM_DEBUG").is_some(),
+        device,
+        vcpu,
     };
     if rt.debug {
         eprintln!("rune-shim: VS-stage mode {}", mode.name);
     }
-    rt.own_fds.push(vcpu.raw_fd());
-    rt.own_fds.push(device.raw_fd());
+    rt.own_fds.push(rt.vcpu.raw_fd());
+    rt.own_fds.push(rt.device.raw_fd());
     if let Sink::File(f) = &rt.events {
         rt.own_fds.push(f.as_raw_fd());
     }
     loop {
-        vcpu.enter(&mut rt.st).map_err(VsError::Device)?;
+        rt.vcpu.enter(&mut rt.st).map_err(VsError::Device)?;
         let st = &rt.st;
         match st.exit.reason {
             RUNE_EXIT_HYPERCALL if st.regs.get(17) == trap::HCALL_TRAP => rt.serve(),

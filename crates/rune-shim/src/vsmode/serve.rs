@@ -9,6 +9,7 @@ use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
 use rune_kmod::RuneVcpuState;
 
 use super::args;
+use super::dev::{Device, Vcpu};
 use super::lookup::InProcess;
 use super::marshal::{self, Refusal};
 use super::memory::{PAGE, ProgramMemory};
@@ -56,6 +57,10 @@ pub struct Runtime {
     pub resumed: bool,
     /// RUNE_SHIM_DEBUG: every call and trap on standard error.
     pub debug: bool,
+    /// `/dev/rune` and this thread's VS context on it: both belong to one process (the
+    /// module binds them to its mm), so a child made by `clone` opens its own.
+    pub device: Device,
+    pub vcpu: Vcpu,
 }
 
 /// A call's result: a value, or a negative errno.
@@ -250,6 +255,7 @@ impl Runtime {
                 self.attack(name, args)
             }
             "set_tid_address" => i64::from(nix::unistd::gettid().as_raw()),
+            "clone" => self.decided(name, args, |rt, c| rt.clone_process(c.args)),
             "set_robust_list" => 0,
             "rseq" => errno(libc::ENOSYS),
             // The program's handlers are its own code: kept and run by the shim (signal.rs).
@@ -271,6 +277,71 @@ impl Runtime {
             // A row of the shim's column this match lacks: fail closed.
             _ => self.refuse(name, args, libc::ENOSYS),
         }
+    }
+
+    /// `clone` of a new process (as glibc's `fork`, `vfork` and `posix_spawn` make it): a
+    /// real child of this process, in which the shim binds itself to `/dev/rune` again and
+    /// the program goes on at the next instruction with `a0 = 0`. Its memory is a copy of
+    /// the parent's, the program's and the shim's alike (the VS-stage table included, at the
+    /// same addresses), its signal actions, mask and alternate stack are the parent's, and no
+    /// signal is pending in it. `CLONE_VM` (vfork, posix_spawn) is served as a copy: the
+    /// parent still waits (`CLONE_VFORK`) until the child execs or exits, but does not see
+    /// its writes. Threads and shared tables (`CLONE_THREAD`, `CLONE_FILES`, ...): ENOSYS.
+    fn clone_process(&mut self, a: [u64; 6]) -> i64 {
+        const CSIGNAL: u64 = 0xff;
+        let kept = CSIGNAL
+            | (libc::CLONE_VFORK
+                | libc::CLONE_PARENT_SETTID
+                | libc::CLONE_CHILD_SETTID
+                | libc::CLONE_CHILD_CLEARTID) as u64;
+        let vm = libc::CLONE_VM as u64;
+        let [flags, sp, ptid, _tls, ctid, _] = a;
+        let vfork = flags & libc::CLONE_VFORK as u64 != 0;
+        if flags & !(kept | vm) != 0 || (flags & vm != 0 && !vfork) {
+            return self.refuse("clone", a, libc::ENOSYS);
+        }
+        // The kernel writes these (and clears the child's at its exit): program words only.
+        let writes = [
+            (libc::CLONE_PARENT_SETTID as u64, ptid),
+            (
+                (libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID) as u64,
+                ctid,
+            ),
+        ];
+        for (flag, at) in writes {
+            if flags & flag != 0 && !self.mem.readable(at, 4, true) {
+                self.attack("clone", a);
+            }
+        }
+        let pid = sys::clone_process(flags & kept, ptid, ctid);
+        if pid != 0 {
+            return pid;
+        }
+        if let Err(e) = self.rebind() {
+            eprintln!("rune-shim: a child cannot bind to /dev/rune: {e}");
+            sys::die_by(libc::SIGKILL);
+        }
+        sys::forget_pending();
+        // A new stack for the child (posix_spawn's): its stack pointer, as the kernel sets it.
+        if sp != 0 {
+            pagetable::set_frame_word(self.frame.0, 2, sp);
+        }
+        0
+    }
+
+    /// A new child's own `/dev/rune` and VS context, in place of the parent's it inherited
+    /// (the module refuses those in another process).
+    fn rebind(&mut self) -> std::io::Result<()> {
+        let device = Device::open()?;
+        let vcpu = device.create()?;
+        vcpu.set_kick(sys::pending_word())?;
+        let inherited = [self.vcpu.raw_fd(), self.device.raw_fd()];
+        self.own_fds.retain(|fd| !inherited.contains(fd));
+        self.own_fds.extend([vcpu.raw_fd(), device.raw_fd()]);
+        // The inherited descriptors close as they drop.
+        self.vcpu = vcpu;
+        self.device = device;
+        Ok(())
     }
 
     /// A link or rename while a path is denied (`object::names`): refused when the object it

@@ -26,10 +26,13 @@ pub fn syscall(nr: u64, a: [u64; 6]) -> i64 {
 pub fn die_by(signal: i32) -> ! {
     // The program may have blocked it (its rt_sigprocmask is the thread's).
     set_mask(mask() & !(1 << (signal - 1)));
-    // SAFETY: resetting a disposition and raising a signal at ourselves.
+    // SAFETY: resetting a disposition and sending a signal to this thread, by the kernel's
+    // ids (glibc's `raise` names the thread by the id it cached, which a child made by
+    // `clone_process` still holds from its parent).
     unsafe {
         libc::signal(signal, libc::SIG_DFL);
-        libc::raise(signal);
+        let tid = libc::syscall(libc::SYS_gettid);
+        libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, signal);
         libc::_exit(128 + signal)
     }
 }
@@ -181,6 +184,21 @@ pub fn repend(sig: i32, info: &[u64; 16]) {
         slot.store(*w, Ordering::Relaxed);
     }
     PENDING.fetch_or(1 << i, Ordering::Release);
+}
+
+/// A new process, as the program's `clone` asked for it (`flags` with neither `CLONE_VM` nor
+/// a new stack: the child goes on in the shim, on this stack, as after `fork`); `ptid` and
+/// `ctid` are program addresses the kernel writes the child's id to (and clears at the
+/// child's exit). 0 in the child, the child's pid in the parent.
+pub fn clone_process(flags: u64, ptid: u64, ctid: u64) -> i64 {
+    // clone(flags, newsp, parent_tid, tls, child_tid), the order of riscv64 (and x86_64).
+    syscall(libc::SYS_clone as u64, [flags, 0, ptid, 0, ctid, 0])
+}
+
+/// Forgets the signals caught for the program and not yet delivered: in a new child they
+/// were its parent's (the kernel starts a child with none pending).
+pub fn forget_pending() {
+    PENDING.store(0, Ordering::Release);
 }
 
 /// The thread's signal mask (the program's: its rt_sigprocmask calls are forwarded).
