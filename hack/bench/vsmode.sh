@@ -4,7 +4,8 @@
 #  (a) open foo.txt (rewritten to bar.txt), read a byte, close: native, rune-shim vsmode,
 #      rune-shim seccomp, a ptrace rewriter (guest-tests/ptrace_rewrite.c);
 #  (b) getpid: native, emulated in VS-mode by the shim's vector;
-#  (c) /dev/rune itself: an enter/exit and a hypercall round trip against getpid.
+#  (c) /dev/rune itself: an enter/exit and a hypercall round trip against getpid;
+#  (d) fork + _exit + waitpid: native, rune-shim vsmode, rune-shim seccomp.
 # Prints medians over the rounds and ratios to native. Absolute times under TCG emulation
 # mean little; the ratios are the result.
 # Usage: hack/bench/vsmode.sh [ROUNDS [N]]   (default 7 rounds of 500 calls)
@@ -36,6 +37,7 @@ function add(name, x) { v[name, ++cnt[name]] = x }
 	add("a native", $6); add("a vsmode", $9); add("a seccomp", $13); add("a ptrace", $17)
 }
 /^bench \(b\)/ { add("b native", $5); add("b vsmode", $10) }
+/^bench \(d\)/ { add("d native", $5); add("d vsmode", $8); add("d seccomp", $12) }
 /^bench: getpid/ { add("c getpid", $3); add("c enter", $6); add("c hypercall", $13) }
 END {
 	if (cnt["a native"] != rounds || cnt["c getpid"] != rounds) {
@@ -61,4 +63,11 @@ END {
 	printf "| getpid | %.0f | 1.00x |\n", median("c getpid")
 	printf "| enter + exit | %.0f | %.1fx |\n", median("c enter"), median("c enter") / median("c getpid")
 	printf "| hypercall round trip | %.0f | %.1fx |\n", median("c hypercall"), median("c hypercall") / median("c getpid")
+	printf "\n(d) fork + exit + wait, %d per run\n\n", n / 10
+	print "| | median µs/op | vs native |"
+	print "|---|---:|---:|"
+	split("native vsmode seccomp", d, " ")
+	label["native"] = "native"
+	for (i = 1; i <= 3; i++)
+		printf "| %s | %.0f | %.2fx |\n", label[d[i]], median("d " d[i]) / 1000, median("d " d[i]) / median("d native")
 }' "$out"

@@ -96,3 +96,27 @@ fn rune_run_cannot_be_rewritten_through_its_proc_exe() {
     // Control: the copy itself is writable by us, once nothing runs it.
     std::fs::File::options().write(true).open(&copy).unwrap();
 }
+
+/// A state root rune-run makes is no one else's to read (0700, as runc's), even when the
+/// first verb to need it is `run`, which seals itself before it looks at the state.
+#[test]
+#[ignore = "needs root and a release rune-run: run with make test"]
+fn a_state_root_made_by_rune_run_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("fresh/state");
+    let bundle = rune_integration::Bundle::busybox(&["true"]);
+    let id = unique_id("root");
+    let out = std::process::Command::new(&Runtime::rune().bin)
+        .arg("--root")
+        .arg(&root)
+        .args(["run", "--bundle", bundle.path_str(), &id])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    for made in [&root, &dir.path().join("fresh")] {
+        let mode = std::fs::metadata(made).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{} is {mode:o}", made.display());
+    }
+}

@@ -14,7 +14,7 @@ use std::ffi::{CString, OsString};
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::Path;
 
 use nix::fcntl::OFlag;
@@ -43,10 +43,21 @@ pub enum Error {
 /// made if missing, as `create` would.
 pub fn ensure(spare: &Path) -> Result<(), Error> {
     let exe = File::open(EXE).map_err(Error::Exe)?;
-    if pentacle::is_sealed() || read_only_overlay(exe.as_fd()) {
+    if pentacle::is_sealed() {
         return Ok(());
     }
-    let _ = std::fs::create_dir_all(spare);
+    match image_of(exe.as_fd()) {
+        Image::Ours => return Ok(()),
+        // Perhaps ours, perhaps not (the mount table cannot be read): never an overlay image
+        // again, which could be taken for this one forever; the memfd copy is known by seals.
+        Image::Unknown => return pentacle::ensure_sealed().map_err(Error::Memfd),
+        Image::Other => {}
+    }
+    // As `create` makes it (0700: container state is no one else's to read).
+    let _ = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(spare);
     match overlay_image(&exe, spare) {
         Ok(image) => exec(image.as_fd()),
         Err(e) => {
@@ -56,11 +67,38 @@ pub fn ensure(spare: &Path) -> Result<(), Error> {
     }
 }
 
-/// Whether `fd` lies on an overlayfs that cannot be written: a lower-only overlay, whose
-/// superblock is read-only (statvfs reports the superblock's flags with the mount's).
-fn read_only_overlay(fd: std::os::fd::BorrowedFd<'_>) -> bool {
-    fstatfs(fd).is_ok_and(|s| s.filesystem_type() == OVERLAYFS_SUPER_MAGIC)
-        && fstatvfs(fd).is_ok_and(|s| s.flags().contains(FsFlags::ST_RDONLY))
+enum Image {
+    Ours,
+    Unknown,
+    Other,
+}
+
+/// Whether `fd` lies on an image made by `overlay_image` (this process was exec'd from one
+/// by its own earlier self): an overlayfs, read-only, on a mount in no mount table. A
+/// read-only mount of an overlay that has an upper layer (a `--read-only` container's, a
+/// read-only bind) is in a mount table: its superblock stays writable and the mount can be
+/// made writable again under a descriptor held on the binary.
+fn image_of(fd: std::os::fd::BorrowedFd<'_>) -> Image {
+    let overlay = fstatfs(fd).is_ok_and(|s| s.filesystem_type() == OVERLAYFS_SUPER_MAGIC);
+    let read_only = fstatvfs(fd).is_ok_and(|s| s.flags().contains(FsFlags::ST_RDONLY));
+    if !(overlay && read_only) {
+        return Image::Other;
+    }
+    let (Ok(id), Ok(table)) = (
+        crate::sys::mount_id(&fd),
+        std::fs::read_to_string("/proc/self/mountinfo"),
+    ) else {
+        return Image::Unknown;
+    };
+    let id = id.to_string();
+    if table
+        .lines()
+        .any(|l| l.split_whitespace().next() == Some(id.as_str()))
+    {
+        Image::Other
+    } else {
+        Image::Ours
+    }
 }
 
 /// The running binary opened through a new lower-only overlay of its directory.

@@ -350,6 +350,10 @@ fork)
 	[ "$status" = 0 ] || fail "status $status: $out"
 	[ "$out" = "$native" ] || fail "output '$out', natively '$native'"
 	echo "$out"
+	# Pages a child would lack are refused (the copied table would still map them).
+	out=$(vs --policy $pol/actions.json -- $bin/vu_fork dontfork 2>&1)
+	[ "$out" = "madvise MADV_DONTFORK: Invalid argument" ] || fail "MADV_DONTFORK: $out"
+	echo "$out"
 	;;
 unsupported)
 	# exec and threads: ENOSYS and an event, for now (sh forks, its child's execve fails)
@@ -384,10 +388,18 @@ bench)
 	gn=$($bin/bench_getpid $((n * 10)))
 	gv=$(vs --policy $pol/bench.json -- $bin/bench_getpid $((n * 10)))
 	[ "${gv#* }" = 7 ] || fail "getpid was not emulated: ${gv#* }"
+	forks=$((n / 10))
+	fn=$($bin/bench_fork $forks)
+	fv=$(vs --policy $pol/bench.json -- $bin/bench_fork $forks)
+	fs=$(rune-shim run --backend seccomp --policy $pol/bench.json -- $bin/bench_fork $forks)
+	for r in "$fn" "$fv" "$fs"; do
+		[ "${r#* }" = $forks ] || fail "a fork run saw ${r#* } of $forks children exit 0"
+	done
 	awk -v n="${native% *}" -v v="${vsm% *}" -v s="${sec% *}" -v p="${ptr% *}" \
-		-v gn="${gn% *}" -v gv="${gv% *}" 'BEGIN {
+		-v gn="${gn% *}" -v gv="${gv% *}" -v fn="${fn% *}" -v fv="${fv% *}" -v fs="${fs% *}" 'BEGIN {
 		printf "bench (a) open rewritten+read+close: native %d ns, vsmode %d ns (%.2fx), seccomp %d ns (%.2fx), ptrace %d ns (%.2fx)\n", n, v, v / n, s, s / n, p, p / n
 		printf "bench (b) getpid: native %d ns, emulated in VS-mode %d ns (%.2fx)\n", gn, gv, gv / gn
+		printf "bench (d) fork+exit+wait: native %d ns, vsmode %d ns (%.2fx), seccomp %d ns (%.2fx)\n", fn, fv, fv / fn, fs, fs / fn
 	}'
 	# Figures, not a verdict: under TCG the order of the backends varies from run to run
 	# (a timing threshold in a test fails CI at random); hack/bench/vsmode.sh reports medians.

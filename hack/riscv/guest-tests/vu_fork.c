@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,8 +13,22 @@ static volatile sig_atomic_t got_usr1, got_chld;
 static void on_usr1(int s) { got_usr1 = s; }
 static void on_chld(int s) { got_chld = s; }
 
-int main(void)
+// vu_fork dontfork: only says whether MADV_DONTFORK is taken.
+static int dontfork(void)
 {
+	char *kept = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (madvise(kept, 4096, MADV_DONTFORK))
+		perror("madvise MADV_DONTFORK");
+	else
+		printf("madvise MADV_DONTFORK: taken\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "dontfork"))
+		return dontfork();
 	static int counter;
 	char *heap = malloc(4096);
 	int sum = 0;
@@ -105,6 +120,21 @@ int main(void)
 		_exit(7);
 	waitpid(p, &st, 0);
 	printf("vfork child status %d\n", WEXITSTATUS(st));
+
+	// MADV_WIPEONFORK: zero in the child, kept in the parent.
+	char *wiped = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (wiped == MAP_FAILED)
+		return 1;
+	wiped[0] = 'x';
+	if (madvise(wiped, 4096, MADV_WIPEONFORK))
+		return 1;
+	p = fork();
+	if (p == 0)
+		_exit(wiped[0] == 0 ? 0 : 1);
+	waitpid(p, &st, 0);
+	printf("wiped page: %s in the child, %c in the parent\n",
+	       WIFEXITED(st) && !WEXITSTATUS(st) ? "zero" : "not zero", wiped[0]);
 
 	// The child's own pid, as its parent got it.
 	int fds[2];

@@ -335,10 +335,13 @@ pub fn thread_groups_are(groups: &[u32]) -> io::Result<bool> {
     Ok(got.is_ok_and(|m| m as usize == ours.len()) && ours == groups)
 }
 
-/// Whether two directory descriptors hold the same place: the same inode on the same mount
-/// (a directory has one dentry, so this is the path `chroot` would take).
+/// Whether two directory descriptors hold the same place, decided without trusting inode
+/// numbers (a FUSE server chooses its own): both are the root of one mount (a mount has one
+/// root dentry), as a container's root and a caller's that did not chroot are. Anything else
+/// is "not known to be the same".
 pub fn same_directory(a: BorrowedFd<'_>, b: BorrowedFd<'_>) -> bool {
-    let id = |fd: BorrowedFd<'_>| {
+    const STATX_ATTR_MOUNT_ROOT: u64 = 0x2000;
+    let mount_of_root = |fd: BorrowedFd<'_>| {
         // SAFETY: an all-zero statx is a valid value of the plain C struct.
         let mut st: libc::statx = unsafe { std::mem::zeroed() };
         // SAFETY: the empty path with AT_EMPTY_PATH names `fd`; the kernel fills `st`, ours.
@@ -347,18 +350,15 @@ pub fn same_directory(a: BorrowedFd<'_>, b: BorrowedFd<'_>) -> bool {
                 fd.as_raw_fd(),
                 c"".as_ptr(),
                 libc::AT_EMPTY_PATH,
-                libc::STATX_INO | libc::STATX_MNT_ID,
+                libc::STATX_MNT_ID,
                 &mut st,
             )
         };
-        (ret == 0 && st.stx_mask & libc::STATX_MNT_ID != 0).then_some((
-            st.stx_mnt_id,
-            st.stx_dev_major,
-            st.stx_dev_minor,
-            st.stx_ino,
-        ))
+        let root = st.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT != 0
+            && st.stx_attributes & STATX_ATTR_MOUNT_ROOT != 0;
+        (ret == 0 && st.stx_mask & libc::STATX_MNT_ID != 0 && root).then_some(st.stx_mnt_id)
     };
-    matches!((id(a), id(b)), (Some(x), Some(y)) if x == y)
+    matches!((mount_of_root(a), mount_of_root(b)), (Some(x), Some(y)) if x == y)
 }
 
 /// `struct __user_cap_header_struct` and `__user_cap_data_struct` (linux/capability.h),
@@ -423,16 +423,17 @@ mod tests {
     }
 
     #[test]
-    fn a_directory_is_the_same_by_any_descriptor_and_no_other_is() {
+    fn the_root_of_a_mount_is_the_same_by_any_descriptor_and_nothing_else_is() {
+        assert!(same_directory(dir("/").as_fd(), dir("/.").as_fd()));
+        assert!(same_directory(
+            dir("/proc").as_fd(),
+            dir("/proc/self/..").as_fd()
+        ));
+        assert!(!same_directory(dir("/").as_fd(), dir("/proc").as_fd()));
+        // Not a mount's root: never taken as the same, not even as itself.
         let tmp = tempfile::tempdir().unwrap();
         let a = dir(tmp.path().to_str().unwrap());
-        let b = dir(&format!("{}/.", tmp.path().display()));
-        assert!(same_directory(a.as_fd(), b.as_fd()));
-        std::fs::create_dir(tmp.path().join("sub")).unwrap();
-        let sub = dir(tmp.path().join("sub").to_str().unwrap());
-        assert!(!same_directory(a.as_fd(), sub.as_fd()));
-        // The same inode number on another file system is another place.
-        assert!(!same_directory(dir("/").as_fd(), dir("/proc").as_fd()));
+        assert!(!same_directory(a.as_fd(), a.as_fd()));
     }
 
     #[test]

@@ -472,6 +472,11 @@ impl Runtime {
             self.attack(name, args);
         }
         match name {
+            // Pages a child would not have, at addresses the copied VS-stage table still
+            // maps for the program, where the child's shim may later place its own memory.
+            "madvise" if args[2] == libc::MADV_DONTFORK as u64 => {
+                self.refuse(name, args, libc::EINVAL)
+            }
             "mremap" => {
                 let (new_len, flags) = (args[2].div_ceil(PAGE) * PAGE, args[3] as i32);
                 if flags & libc::MREMAP_FIXED != 0 && !self.mem.owns(args[4], new_len) {
