@@ -351,8 +351,10 @@ fork)
 	[ "$out" = "$native" ] || fail "output '$out', natively '$native'"
 	echo "$out"
 	# Pages a child would lack are refused (the copied table would still map them).
-	out=$(vs --policy $pol/actions.json -- $bin/vu_fork dontfork 2>&1)
+	rm -f /tmp/ev
+	out=$(vs --policy $pol/actions.json --events /tmp/ev -- $bin/vu_fork dontfork 2>&1)
 	[ "$out" = "madvise MADV_DONTFORK: Invalid argument" ] || fail "MADV_DONTFORK: $out"
+	grep -q '"syscall":"madvise".*"result":-22' /tmp/ev || fail "no event for MADV_DONTFORK: $(cat /tmp/ev)"
 	echo "$out"
 	;;
 unsupported)
