@@ -56,6 +56,7 @@ vst "vsmode: the shim's descriptors are out of the program's way (exec 3>file wo
 vst "vsmode: illegal instructions reach the program's SIGILL handler" sigill
 vst "vsmode: opens, links and renames act on the object the program meant" objects
 vst "vsmode: fork: 200 forks, copy-on-write both ways, signals, vfork (as natively)" fork
+vst "vsmode: a fork bomb stops at the pids cgroup's limit, as natively" fork-bomb
 vst "vsmode: exec and threads give ENOSYS with an event" unsupported
 vst "vsmode: --backend auto picks vsmode on H" auto
 vst "rune-run on H: containers on seccomp, an explicit vsmode refused naming why" rune-run

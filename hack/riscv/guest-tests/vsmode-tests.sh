@@ -357,6 +357,23 @@ fork)
 	grep -q '"syscall":"madvise".*"result":-22' /tmp/ev || fail "no event for MADV_DONTFORK: $(cat /tmp/ev)"
 	echo "$out"
 	;;
+fork-bomb)
+	# Forks until the pids cgroup's limit, natively and under vsmode: the same count, every
+	# child reaped, the shim standing (the guest's cgroups are the guest's to change).
+	cg=/sys/fs/cgroup
+	grep -q " $cg cgroup2 " /proc/mounts || mount -t cgroup2 none $cg || fail "no cgroup2"
+	echo +pids >$cg/cgroup.subtree_control
+	for run in native vsmode; do
+		mkdir -p $cg/bomb-$run && echo 16 >$cg/bomb-$run/pids.max || fail "no pids.max"
+	done
+	native=$(sh -c "echo \$\$ >$cg/bomb-native/cgroup.procs && exec $bin/vu_fork bomb")
+	[ $? = 0 ] || fail "natively: $native"
+	out=$(sh -c "echo \$\$ >$cg/bomb-vsmode/cgroup.procs && exec rune-shim run --backend vsmode --policy $pol/actions.json -- $bin/vu_fork bomb")
+	status=$?
+	[ "$status" = 0 ] || fail "status $status: $out"
+	[ "$out" = "$native" ] || fail "output '$out', natively '$native'"
+	echo "$out"
+	;;
 unsupported)
 	# exec and threads: ENOSYS and an event, for now (sh forks, its child's execve fails)
 	rm -f /tmp/ev

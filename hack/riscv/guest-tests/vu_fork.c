@@ -1,6 +1,7 @@
 // fork under VS-mode, compared with the native run: 200 forks with copy-on-write both ways
 // and exit statuses, a signal handled in the child, pending signals not inherited, a child
 // killed by a signal and SIGCHLD to a handler, vfork, and the child's own pid.
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,10 +26,43 @@ static int dontfork(void)
 	return 0;
 }
 
+// vu_fork bomb: forks children that wait on a pipe until fork fails (a pids cgroup's limit),
+// then lets them all go and reaps them.
+static int bomb(void)
+{
+	int gate[2], n = 0, reaped = 0, st;
+
+	if (pipe(gate))
+		return 1;
+	for (;;) {
+		pid_t p = fork();
+
+		if (p < 0) {
+			printf("fork failed after %d children: %s\n", n, strerror(errno));
+			break;
+		}
+		if (p == 0) {
+			char c;
+
+			close(gate[1]);
+			_exit(read(gate[0], &c, 1) == 0 ? 0 : 1);
+		}
+		if (++n > 10000)
+			break;
+	}
+	close(gate[1]);
+	while (wait(&st) > 0)
+		reaped += WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	printf("%d children reaped, each exited 0\n", reaped);
+	return reaped == n ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "dontfork"))
 		return dontfork();
+	if (argc > 1 && !strcmp(argv[1], "bomb"))
+		return bomb();
 	static int counter;
 	char *heap = malloc(4096);
 	int sum = 0;
