@@ -14,10 +14,11 @@ use std::ffi::{CString, OsString};
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
 use nix::fcntl::OFlag;
+use nix::sys::stat::fstat;
 use nix::sys::statfs::{OVERLAYFS_SUPER_MAGIC, fstatfs};
 use nix::sys::statvfs::{FsFlags, fstatvfs};
 
@@ -42,10 +43,10 @@ pub enum Error {
 /// overlayfs needs a second lower layer; nothing in it is ever opened through the overlay),
 /// made if missing, as `create` would.
 pub fn ensure(spare: &Path) -> Result<(), Error> {
-    let exe = File::open(EXE).map_err(Error::Exe)?;
     if pentacle::is_sealed() {
         return Ok(());
     }
+    let exe = File::open(EXE).map_err(Error::Exe)?;
     match image_of(exe.as_fd()) {
         Image::Ours => return Ok(()),
         // Perhaps ours, perhaps not (the mount table cannot be read): never an overlay image
@@ -109,34 +110,24 @@ fn overlay_image(exe: &File, spare: &Path) -> Result<OwnedFd, Error> {
         return Err(Error::NotSame(shown));
     };
     let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).unwrap_or_default();
-    let mnt = crate::sys::detached_lower_only_overlay(&[&c(dir), &c(spare)]).map_err(|err| {
-        Error::Overlay {
-            dir: dir.display().to_string(),
-            err,
-        }
-    })?;
+    let overlay = |err| Error::Overlay {
+        dir: dir.display().to_string(),
+        err,
+    };
+    let mnt = crate::sys::detached_lower_only_overlay(&[&c(dir), &c(spare)]).map_err(overlay)?;
     let image = crate::sys::open_beneath(
         &mnt,
         Path::new(name),
         OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
     )
-    .map_err(|err| Error::Overlay {
-        dir: dir.display().to_string(),
-        err,
-    })?;
+    .map_err(overlay)?;
     // The name may have been replaced since this process started (an upgrade): only the
     // file that is running is run again.
-    let (ran, seen) = (
-        exe.metadata(),
-        File::from(image.try_clone().map_err(Error::Exe)?).metadata(),
-    );
-    match (ran, seen) {
-        (Ok(a), Ok(b))
-            if (a.ino(), a.size(), a.mtime_nsec(), a.mtime())
-                == (b.ino(), b.size(), b.mtime_nsec(), b.mtime()) =>
-        {
-            Ok(image)
-        }
+    let id = |fd: std::os::fd::BorrowedFd<'_>| {
+        fstat(fd.as_raw_fd()).map(|st| (st.st_ino, st.st_size, st.st_mtime, st.st_mtime_nsec))
+    };
+    match (id(exe.as_fd()), id(image.as_fd())) {
+        (Ok(a), Ok(b)) if a == b => Ok(image),
         _ => Err(Error::NotSame(shown)),
     }
 }

@@ -48,8 +48,15 @@ impl Device {
         self.file.as_raw_fd()
     }
 
-    /// The calling thread's VS context.
-    pub fn create(&self) -> io::Result<Vcpu> {
+    /// The calling thread's VS context, stopped at every entry while a signal caught for
+    /// the program is pending (the word at `kick`).
+    pub fn context(&self, kick: u64) -> io::Result<Vcpu> {
+        let vcpu = self.create()?;
+        vcpu.set_kick(kick)?;
+        Ok(vcpu)
+    }
+
+    fn create(&self) -> io::Result<Vcpu> {
         // SAFETY: RUNE_IOC_CREATE takes no argument and returns a new descriptor we own.
         let fd = unsafe { libc::ioctl(self.file.as_raw_fd(), RUNE_IOC_CREATE as _) };
         if fd < 0 {
@@ -70,7 +77,7 @@ impl Vcpu {
     }
 
     /// Has every entry raise the VS software interrupt while the u64 at `addr` is nonzero.
-    pub fn set_kick(&self, addr: u64) -> io::Result<()> {
+    fn set_kick(&self, addr: u64) -> io::Result<()> {
         // SAFETY: RUNE_IOC_SET_KICK reads one u64 (the address); the kernel later reads the
         // word there, which lives as long as the process (a static).
         if unsafe { libc::ioctl(self.0.as_raw_fd(), RUNE_IOC_SET_KICK as _, &addr) } != 0 {

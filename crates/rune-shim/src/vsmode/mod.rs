@@ -100,10 +100,10 @@ pub fn run(
 
     let device = dev::Device::open().map_err(VsError::Unavailable)?;
     lookup::set_device(crate::seccomp::sys::dirfd(device.raw_fd()));
-    let vcpu = device.create().map_err(VsError::Device)?;
     // A signal the process catches for the program stops it at its next instruction: the
     // module raises the VS software interrupt at every entry while one is pending.
-    vcpu.set_kick(sys::pending_word())
+    let vcpu = device
+        .context(sys::pending_word())
         .map_err(VsError::Device)?;
     let setup = |e| VsError::Io("the VS-mode runtime".into(), e);
     let frame = pagetable::anonymous(memory::PAGE, 0, false).map_err(setup)?;

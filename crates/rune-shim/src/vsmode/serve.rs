@@ -333,8 +333,7 @@ impl Runtime {
     /// (the module refuses those in another process).
     fn rebind(&mut self) -> std::io::Result<()> {
         let device = Device::open()?;
-        let vcpu = device.create()?;
-        vcpu.set_kick(sys::pending_word())?;
+        let vcpu = device.context(sys::pending_word())?;
         let inherited = [self.vcpu.raw_fd(), self.device.raw_fd()];
         self.own_fds.retain(|fd| !inherited.contains(fd));
         self.own_fds.extend([vcpu.raw_fd(), device.raw_fd()]);
